@@ -1,1 +1,298 @@
-// placeholder
+#include "core/client_connection.h"
+
+#include <arpa/inet.h>
+
+#include "core/log.h"
+
+namespace gourmet::core {
+namespace {
+
+ClientConnection* self(llhttp_t* parser) { return static_cast<ClientConnection*>(parser->data); }
+
+uv_stream_t* stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
+
+}  // namespace
+
+ClientConnection::ClientConnection(Worker& worker)
+    : worker_(worker), out_(*this, stream(&tcp_)) {
+  uv_tcp_init(worker_.loop(), &tcp_);
+  uv_timer_init(worker_.loop(), &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  open_handles_ = 2;
+  llhttp_init(&parser_, HTTP_REQUEST, &settings());
+  parser_.data = this;
+}
+
+const llhttp_settings_t& ClientConnection::settings() {
+  static const llhttp_settings_t kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &ClientConnection::onMessageBegin;
+    s.on_url = &ClientConnection::onUrl;
+    s.on_header_field = &ClientConnection::onHeaderField;
+    s.on_header_field_complete = &ClientConnection::onHeaderFieldComplete;
+    s.on_header_value = &ClientConnection::onHeaderValue;
+    s.on_header_value_complete = &ClientConnection::onHeaderValueComplete;
+    s.on_headers_complete = &ClientConnection::onHeadersComplete;
+    s.on_body = &ClientConnection::onBody;
+    s.on_message_complete = &ClientConnection::onMessageComplete;
+    return s;
+  }();
+  return kSettings;
+}
+
+void ClientConnection::accept(uv_stream_t* listener) {
+  if (uv_accept(listener, stream(&tcp_)) != 0) {
+    close();
+    return;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+    if (peer.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6&>(peer).sin6_addr, client_ip_,
+                sizeof client_ip_);
+    } else {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in&>(peer).sin_addr, client_ip_,
+                sizeof client_ip_);
+    }
+  }
+  armTimer(worker_.idleTimeout());
+  updateReading();
+}
+
+void ClientConnection::armTimer(Millis timeout) {
+  uv_timer_start(&timer_, &ClientConnection::onTimer, static_cast<uint64_t>(timeout.count()), 0);
+}
+
+void ClientConnection::onTimer(uv_timer_t* timer) {
+  auto* conn = static_cast<ClientConnection*>(timer->data);
+  if (conn->exchange_active_) return;  // upstream timers own this phase
+  if (conn->message_begun_) {
+    // Slow or stalled head (slowloris): say so, then hang up.
+    conn->exchange_active_ = true;
+    conn->respondLocally(408, "client_header_timeout", true);
+    conn->drive();
+    return;
+  }
+  conn->close();  // idle keep-alive connection
+}
+
+void ClientConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  *buf = static_cast<ClientConnection*>(handle->data)->worker_.buffers().take();
+}
+
+void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* conn = static_cast<ClientConnection*>(s->data);
+  if (nread > 0) {
+    conn->onData(buf->base, static_cast<size_t>(nread));
+  } else if (nread == UV_EOF) {
+    conn->onEof();
+  } else if (nread < 0) {
+    conn->abort();
+  }
+  conn->worker_.buffers().give(buf);
+}
+
+void ClientConnection::onData(const char* data, size_t len) {
+  if (closing_ || closed_) return;
+  if (parser_waiting_ || !pending_input_.empty()) {
+    pending_input_.append(data, len);
+  } else {
+    in_drive_ = true;
+    execute(data, len);
+    in_drive_ = false;
+  }
+  drive();
+}
+
+void ClientConnection::onEof() {
+  if (!exchange_active_ || !request_complete_) {
+    // Nothing asked, or the client left mid-request: nobody to answer.
+    abort();
+    return;
+  }
+  // A half-closed client may still want its response: finish it, then close.
+  keep_alive_ = false;
+  closing_ = response_complete_;
+  updateReading();
+  drive();
+}
+
+void ClientConnection::execute(const char* data, size_t len) {
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  if (err == HPE_OK) return;
+  if (err == HPE_PAUSED) {
+    parser_waiting_ = true;
+    const char* stop = llhttp_get_error_pos(&parser_);
+    if (stop != nullptr && stop < data + len) {
+      pending_input_.append(stop, static_cast<size_t>(data + len - stop));
+    }
+    return;
+  }
+  rejectMalformed(err);
+}
+
+void ClientConnection::rejectMalformed(llhttp_errno_t err) {
+  log(LogLevel::kDebug, "client {}: bad request: {} ({})", client_ip_, llhttp_errno_name(err),
+      llhttp_get_error_reason(&parser_));
+  if (exchange_active_ && response_started_) {
+    abort();  // cannot answer twice: a broken body mid-response ends the connection
+    return;
+  }
+  if (exchange_active_ && upstream_ != nullptr) {
+    upstream_->close();  // the upstream got part of a body that turned out malformed
+    upstream_ = nullptr;
+  }
+  int status = 400;
+  std::string_view reason = "bad_request";
+  if (request_.limitError() == HeadLimitError::kTargetTooLong) {
+    status = 414;
+    reason = "uri_too_long";
+  } else if (request_.limitError() == HeadLimitError::kHeadersTooLarge) {
+    status = 431;
+    reason = "headers_too_large";
+  }
+  exchange_active_ = true;
+  respondLocally(status, reason, true);
+}
+
+// Moves the connection along: finishes a completed exchange, parses pipelined
+// input, and flushes. Re-entrant calls (from callbacks inside it) are no-ops.
+void ClientConnection::drive() {
+  if (in_drive_ || closed_) return;
+  in_drive_ = true;
+  for (;;) {
+    if (exchange_active_ && response_complete_) finishExchange();
+    if (closing_ || parser_waiting_ || exchange_active_ || pending_input_.empty()) break;
+    input_scratch_.swap(pending_input_);
+    pending_input_.clear();
+    execute(input_scratch_.data(), input_scratch_.size());
+  }
+  in_drive_ = false;
+  flushAll();
+  if (closed_) return;
+  updateReading();
+  if (closing_ && out_.idle()) close();
+}
+
+void ClientConnection::flushAll() {
+  if (upstream_ != nullptr) upstream_->flush();
+  if (closed_) return;
+  if (out_.flush() < 0) abort();
+}
+
+void ClientConnection::updateReading() {
+  bool want = !closing_ && !closed_ && !parser_waiting_ && !upstream_backpressure_;
+  if (want == reading_) return;
+  if (want) {
+    reading_ = uv_read_start(stream(&tcp_), &ClientConnection::onAlloc, &ClientConnection::onRead) == 0;
+  } else {
+    uv_read_stop(stream(&tcp_));
+    reading_ = false;
+  }
+}
+
+void ClientConnection::onDrained(OutQueue&) {
+  if (closing_) {
+    close();
+    return;
+  }
+  if (upstream_paused_ && upstream_ != nullptr) {
+    upstream_paused_ = false;
+    upstream_->resumeReading();
+  }
+}
+
+void ClientConnection::onWriteError(OutQueue&, int) { abort(); }
+
+void ClientConnection::drain() {
+  keep_alive_ = false;
+  if (!exchange_active_ && !message_begun_ && out_.idle()) close();
+}
+
+void ClientConnection::abort() {
+  if (closed_) return;
+  if (upstream_ != nullptr) {
+    upstream_->close();
+    upstream_ = nullptr;
+  }
+  if (exchange_active_) {
+    response_complete_ = true;
+    request_complete_ = true;
+    finishExchange();
+  }
+  close();
+}
+
+void ClientConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (exchange_active_) {
+    if (upstream_ != nullptr) upstream_->close();
+    upstream_ = nullptr;
+    response_complete_ = request_complete_ = true;
+    finishExchange();
+  }
+  worker_.connectionClosed(this);
+  uv_timer_stop(&timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &ClientConnection::onClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &ClientConnection::onClosed);
+}
+
+void ClientConnection::onClosed(uv_handle_t* handle) {
+  auto* conn = static_cast<ClientConnection*>(handle->data);
+  if (--conn->open_handles_ == 0) delete conn;
+}
+
+int ClientConnection::onMessageBegin(llhttp_t* parser) {
+  auto* conn = self(parser);
+  conn->request_.clear();
+  conn->message_begun_ = true;
+  conn->armTimer(conn->worker_.headerTimeout());
+  return 0;
+}
+
+int ClientConnection::onUrl(llhttp_t* parser, const char* at, size_t len) {
+  return self(parser)->request_.appendTarget(at, len) ? 0 : -1;
+}
+
+int ClientConnection::onHeaderField(llhttp_t* parser, const char* at, size_t len) {
+  return self(parser)->request_.appendName(at, len) ? 0 : -1;
+}
+
+int ClientConnection::onHeaderFieldComplete(llhttp_t* parser) {
+  self(parser)->request_.nameComplete();
+  return 0;
+}
+
+int ClientConnection::onHeaderValue(llhttp_t* parser, const char* at, size_t len) {
+  return self(parser)->request_.appendValue(at, len) ? 0 : -1;
+}
+
+int ClientConnection::onHeaderValueComplete(llhttp_t* parser) {
+  self(parser)->request_.valueComplete();
+  return 0;
+}
+
+int ClientConnection::onHeadersComplete(llhttp_t* parser) {
+  auto* conn = self(parser);
+  uv_timer_stop(&conn->timer_);
+  return conn->startExchange();
+}
+
+int ClientConnection::onBody(llhttp_t* parser, const char* at, size_t len) {
+  self(parser)->forwardBody(at, len);
+  return 0;
+}
+
+int ClientConnection::onMessageComplete(llhttp_t* parser) {
+  auto* conn = self(parser);
+  conn->message_begun_ = false;
+  conn->finishRequestBody();
+  return HPE_PAUSED;  // answer this request before parsing the next one
+}
+
+}  // namespace gourmet::core

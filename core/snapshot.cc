@@ -1,1 +1,77 @@
-// placeholder
+#include "core/snapshot.h"
+
+#include <fmt/format.h>
+
+#include "balancers/registry.h"
+
+namespace gourmet::core {
+namespace {
+
+Result<Cluster> buildCluster(const UpstreamConfig& upstream,
+                             const std::vector<ResolvedServer>& servers,
+                             ServerRegistry& registry) {
+  Cluster cluster;
+  cluster.name = upstream.name;
+  cluster.balancer_name = upstream.balancer;
+  cluster.balancer = balancers::findBalancer(upstream.balancer);
+  if (cluster.balancer == nullptr) {
+    return fail(fmt::format("{}unknown balancer '{}'", upstream.balancer_pos.prefix(),
+                            upstream.balancer));
+  }
+  cluster.connect_timeout = upstream.connect_timeout;
+  cluster.response_timeout = upstream.response_timeout;
+  cluster.keepalive_timeout = upstream.keepalive_timeout;
+  cluster.keepalive = upstream.keepalive;
+  cluster.servers.reserve(servers.size());
+  cluster.candidates.reserve(servers.size());
+  for (const ResolvedServer& server : servers) {
+    auto identity = registry.acquire(server.address, server.sockaddr);
+    cluster.candidates.push_back({server.weight, &identity->active});
+    cluster.servers.push_back(std::move(identity));
+  }
+  return cluster;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
+                                                      const ServerLists& servers,
+                                                      ServerRegistry& registry, uint64_t version) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->version = version;
+  snapshot->listen_address = config.server.address;
+  snapshot->listen_port = config.server.port;
+  snapshot->client_header_timeout = config.server.client_header_timeout;
+  snapshot->client_idle_timeout = config.server.client_idle_timeout;
+
+  for (const UpstreamConfig& upstream : config.upstreams) {
+    auto list = servers.find(upstream.name);
+    if (list == servers.end()) {
+      return fail(fmt::format("{}no server list for upstream '{}'", upstream.pos.prefix(),
+                              upstream.name));
+    }
+    auto cluster = buildCluster(upstream, list->second, registry);
+    if (!cluster) return tl::unexpected(cluster.error());
+    snapshot->clusters.push_back(std::move(*cluster));
+  }
+
+  std::vector<Route> routes;
+  for (const LocationConfig& location : config.server.locations) {
+    uint32_t index = 0;
+    while (index < snapshot->clusters.size() &&
+           snapshot->clusters[index].name != location.upstream) {
+      ++index;
+    }
+    if (index == snapshot->clusters.size()) {
+      return fail(fmt::format("{}location upstream '{}' is not defined",
+                              location.upstream_pos.prefix(), location.upstream));
+    }
+    auto route = Router::compile(location, index);
+    if (!route) return tl::unexpected(route.error());
+    routes.push_back(std::move(*route));
+  }
+  snapshot->router = Router(std::move(routes));
+  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+}  // namespace gourmet::core

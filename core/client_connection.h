@@ -1,0 +1,135 @@
+#pragma once
+
+// One client (downstream) connection and the request it is serving.
+//
+// Requests are answered one at a time, in order: once a request's message is
+// complete the parser pauses, and pipelined bytes wait (unread or buffered)
+// until the response is done. Bodies stream both ways through OutQueues;
+// when the queue towards one side rises above its high watermark, reading
+// from the other side stops until it drains. So memory per connection is
+// bounded whatever the body sizes.
+//
+// client_connection.cc: socket, parser and lifecycle.
+// client_exchange.cc: routing, the upstream side and responses.
+
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <list>
+#include <string>
+
+#include "core/http_head.h"
+#include "core/http_rewrite.h"
+#include "core/out_queue.h"
+#include "core/upstream_connection.h"
+#include "core/worker.h"
+
+namespace gourmet::core {
+
+class ClientConnection final : public OutQueue::Owner, public UpstreamConnection::Exchange {
+ public:
+  explicit ClientConnection(Worker& worker);
+
+  // Accepts from `listener` and starts reading. On failure the connection
+  // closes itself.
+  void accept(uv_stream_t* listener);
+
+  // Graceful drain: close now if between requests, else after this response.
+  void drain();
+  // Close now, whatever is in flight.
+  void abort();
+
+  std::list<ClientConnection*>::iterator position;  // in the worker's list
+
+ private:
+  // client_connection.cc
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onTimer(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+  static const llhttp_settings_t& settings();
+  static int onMessageBegin(llhttp_t* parser);
+  static int onUrl(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderFieldComplete(llhttp_t* parser);
+  static int onHeaderValue(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* parser);
+  static int onHeadersComplete(llhttp_t* parser);
+  static int onBody(llhttp_t* parser, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* parser);
+
+  void onData(const char* data, size_t len);
+  void onEof();
+  void execute(const char* data, size_t len);
+  void rejectMalformed(llhttp_errno_t err);
+  void drive();
+  void updateReading();
+  void flushAll();
+  void close();
+  void armTimer(Millis timeout);
+  void onDrained(OutQueue& queue) override;
+  void onWriteError(OutQueue& queue, int status) override;
+
+  // client_exchange.cc
+  int startExchange();
+  bool parseTarget(std::string_view target, std::string_view& host, std::string_view& path,
+                   std::string_view& query);
+  void forwardBody(const char* data, size_t len);
+  void finishRequestBody();
+  void respondLocally(int status, std::string_view reason, bool close_after);
+  void connectUpstream(bool fresh);
+  void releaseUpstream(bool reusable);
+  void finishExchange();
+  bool onUpstreamHead(UpstreamConnection& conn) override;
+  void onUpstreamBody(std::string_view data) override;
+  void onUpstreamComplete(UpstreamConnection& conn) override;
+  void onUpstreamError(UpstreamConnection& conn, UpstreamError error) override;
+  void onUpstreamDrained() override;
+  void onUpstreamReadEnd() override;
+
+  Worker& worker_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  llhttp_t parser_{};
+  MessageHead request_;
+  OutQueue out_;
+  char client_ip_[INET6_ADDRSTRLEN] = {};
+  std::string pending_input_;  // read but not parsed: pipelined requests
+  std::string input_scratch_;
+  std::string scratch_;  // serialised heads and pages, reused
+
+  // The exchange in progress (one at a time).
+  Generation* generation_ = nullptr;
+  Generation::ClusterState* cluster_ = nullptr;
+  size_t server_index_ = 0;
+  UpstreamConnection* upstream_ = nullptr;
+  std::string upstream_head_;  // kept to replay the request on a fresh connection
+  std::string forwarded_path_;
+  std::string route_scratch_;
+  uint64_t body_forwarded_ = 0;
+  BodyFraming request_body_ = BodyFraming::kNone;
+  BodyFraming response_body_ = BodyFraming::kNone;
+  bool exchange_active_ = false;
+  bool request_complete_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool local_response_ = false;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  bool http10_ = false;
+  bool retried_ = false;
+
+  // Flow control and lifecycle.
+  int open_handles_ = 0;
+  bool message_begun_ = false;
+  bool parser_waiting_ = false;  // paused after a complete request
+  bool upstream_backpressure_ = false;  // stopped reading: upstream queue full
+  bool upstream_paused_ = false;  // we paused the upstream: our queue is full
+  bool reading_ = false;
+  bool in_drive_ = false;
+  bool closing_ = false;  // close once the output is flushed
+  bool closed_ = false;
+};
+
+}  // namespace gourmet::core

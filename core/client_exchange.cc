@@ -1,0 +1,313 @@
+// The exchange half of ClientConnection: from a parsed request head to a
+// routed, balanced upstream request, and the response back.
+
+#include <fmt/format.h>
+
+#include "core/client_connection.h"
+#include "core/error_page.h"
+#include "core/log.h"
+
+namespace gourmet::core {
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && equalsIgnoreCase(text.substr(0, prefix.size()), prefix);
+}
+
+// uri-host [ ":" port ] characters (RFC 3986 reg-name, IP literals). Anything
+// else in Host (spaces, '/', '@', control bytes) makes the request ambiguous.
+bool validHost(std::string_view host) {
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("-._~:[]!$&'()*+,;=%").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ClientConnection::parseTarget(std::string_view target, std::string_view& host,
+                                   std::string_view& path, std::string_view& query) {
+  if (startsWithIgnoreCase(target, "http://") || startsWithIgnoreCase(target, "https://")) {
+    // absolute-form: its authority replaces Host (RFC 9112 section 3.2.2).
+    target.remove_prefix(target.find("//") + 2);
+    size_t end = target.find_first_of("/?");
+    host = target.substr(0, end);
+    if (host.empty() || host.find('@') != std::string_view::npos) return false;
+    target = end == std::string_view::npos ? std::string_view() : target.substr(end);
+    if (target.empty() || target[0] == '?') {
+      path = "/";
+      query = target;
+      return true;
+    }
+  } else if (target == "*") {
+    path = target;  // asterisk-form: OPTIONS only (checked by the caller)
+    query = {};
+    return true;
+  } else if (target.empty() || target[0] != '/') {
+    return false;
+  }
+  size_t question = target.find('?');
+  path = target.substr(0, question);
+  query = question == std::string_view::npos ? std::string_view() : target.substr(question);
+  return true;
+}
+
+int ClientConnection::startExchange() {
+  exchange_active_ = true;
+  request_complete_ = response_started_ = response_complete_ = local_response_ = false;
+  retried_ = false;
+  body_forwarded_ = 0;
+  http10_ = parser_.http_major == 1 && parser_.http_minor == 0;
+  head_request_ = parser_.method == HTTP_HEAD;
+  keep_alive_ = llhttp_should_keep_alive(&parser_) != 0 && !worker_.draining();
+
+  if (parser_.http_major != 1 || parser_.http_minor > 1) {
+    respondLocally(505, "unsupported_http_version", true);
+    return HPE_PAUSED;
+  }
+  size_t hosts = request_.count("host");
+  if (hosts > 1 || (hosts == 0 && !http10_)) {
+    respondLocally(400, hosts == 0 ? "missing_host" : "duplicate_host", true);
+    return HPE_PAUSED;
+  }
+  std::string_view host = request_.find("host").value_or("");
+  std::string_view path, query;
+  if (!parseTarget(request_.target(), host, path, query) ||
+      (path == "*" && parser_.method != HTTP_OPTIONS) || !validHost(host)) {
+    respondLocally(400, "bad_request_target", true);
+    return HPE_PAUSED;
+  }
+  bool expects_continue = false;
+  if (auto expect = request_.find("expect")) {
+    if (!equalsIgnoreCase(*expect, "100-continue")) {
+      respondLocally(417, "unsupported_expect", true);
+      return HPE_PAUSED;
+    }
+    expects_continue = !http10_;
+  }
+
+  request_body_ = BodyFraming::kNone;
+  if ((parser_.flags & F_CHUNKED) != 0) {
+    request_body_ = BodyFraming::kChunked;
+  } else if ((parser_.flags & F_CONTENT_LENGTH) != 0) {
+    request_body_ = BodyFraming::kContentLength;
+  }
+  bool has_body = request_body_ == BodyFraming::kChunked ||
+                  (request_body_ == BodyFraming::kContentLength && parser_.content_length > 0);
+
+  generation_ = worker_.pin();
+  const Route* route = generation_ == nullptr ? nullptr
+                                              : generation_->snapshot->router.match(
+                                                    host, path, forwarded_path_, route_scratch_);
+  if (route == nullptr) {
+    respondLocally(404, "no_route", false);
+    return 0;
+  }
+  cluster_ = &generation_->clusters[route->cluster];
+  server_index_ = cluster_->balancer->pick({});
+  if (server_index_ == balancers::kNoServer) {
+    cluster_ = nullptr;
+    respondLocally(503, "no_server", false);
+    return 0;
+  }
+  cluster_->cluster->servers[server_index_]->active.fetch_add(1, std::memory_order_relaxed);
+  cluster_->balancer->onStart(server_index_);
+
+  UpstreamRequest upstream{
+      .method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      .path = forwarded_path_,
+      .query = query,
+      .host = host,
+      .client_ip = client_ip_,
+      .client_http10 = http10_,
+      .body = request_body_,
+      .content_length = parser_.content_length,
+  };
+  writeUpstreamRequestHead(request_, upstream, upstream_head_);
+  if (expects_continue && has_body) out_.append(kContinue);
+  connectUpstream(false);
+  return 0;
+}
+
+void ClientConnection::connectUpstream(bool fresh) {
+  const Cluster& cluster = *cluster_->cluster;
+  UpstreamPool* pool = cluster_->pools[server_index_];
+  upstream_ = fresh ? nullptr : pool->takeIdle();
+  if (upstream_ == nullptr) upstream_ = pool->connect(cluster.connect_timeout);
+  upstream_->attach(this, cluster.response_timeout);
+  upstream_->send(upstream_head_);
+}
+
+void ClientConnection::forwardBody(const char* data, size_t len) {
+  if (upstream_ == nullptr || local_response_) return;  // answered already: discard
+  if (request_body_ == BodyFraming::kChunked) {
+    // Re-framed as one chunk per piece received: nothing of the client's
+    // chunk syntax (extensions, odd sizes) reaches the upstream.
+    fmt::format_to(std::back_inserter(upstream_->out().buffer()), "{:x}\r\n", len);
+    upstream_->send({data, len});
+    upstream_->send("\r\n");
+  } else {
+    upstream_->send({data, len});
+  }
+  body_forwarded_ += len;
+  if (upstream_->out().aboveHigh()) {
+    upstream_backpressure_ = true;
+    updateReading();
+  }
+}
+
+void ClientConnection::finishRequestBody() {
+  request_complete_ = true;
+  if (upstream_ != nullptr && request_body_ == BodyFraming::kChunked) upstream_->send("0\r\n\r\n");
+}
+
+void ClientConnection::respondLocally(int status, std::string_view reason, bool close_after) {
+  if (close_after) keep_alive_ = false;
+  ErrorResponse page{
+      .status = status,
+      .reason = reason,
+      .json = acceptsJson(request_.find("accept").value_or("")),
+      .keep_alive = keep_alive_,
+      .head_request = head_request_,
+  };
+  writeErrorResponse(page, scratch_);
+  out_.append(scratch_);
+  local_response_ = response_started_ = response_complete_ = true;
+  if (status >= 500) {
+    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_,
+        llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)), request_.target(), status,
+        reason);
+  }
+}
+
+void ClientConnection::releaseUpstream(bool reusable) {
+  if (upstream_ == nullptr) return;
+  UpstreamConnection* conn = upstream_;
+  upstream_ = nullptr;
+  conn->detach();
+  const Cluster& cluster = *cluster_->cluster;
+  cluster_->pools[server_index_]->release(conn, reusable, cluster.keepalive_timeout,
+                                          cluster.keepalive);
+}
+
+void ClientConnection::finishExchange() {
+  if (!request_complete_) keep_alive_ = false;  // body left unread: the stream is out of sync
+  if (upstream_ != nullptr) {
+    upstream_->close();
+    upstream_ = nullptr;
+  }
+  if (cluster_ != nullptr) {
+    cluster_->cluster->servers[server_index_]->active.fetch_sub(1, std::memory_order_relaxed);
+    cluster_->balancer->onEnd(server_index_);
+    cluster_ = nullptr;
+  }
+  if (generation_ != nullptr) {
+    worker_.unpin(generation_);
+    generation_ = nullptr;
+  }
+  exchange_active_ = false;
+  upstream_backpressure_ = upstream_paused_ = false;
+  if (!keep_alive_ || worker_.draining()) {
+    closing_ = true;
+    return;
+  }
+  if (parser_waiting_) {
+    parser_waiting_ = false;
+    llhttp_resume(&parser_);
+  }
+  armTimer(worker_.idleTimeout());
+}
+
+bool ClientConnection::onUpstreamHead(UpstreamConnection& conn) {
+  int status = conn.status();
+  if (head_request_ || status == 204 || status == 304) {
+    response_body_ = BodyFraming::kNone;
+  } else if (conn.contentLength()) {
+    response_body_ = BodyFraming::kContentLength;
+  } else {
+    // Chunked or close-delimited upstream: chunk for HTTP/1.1 clients so the
+    // connection survives; HTTP/1.0 clients get the body until close.
+    response_body_ = http10_ ? BodyFraming::kUntilClose : BodyFraming::kChunked;
+  }
+  if (response_body_ == BodyFraming::kUntilClose || worker_.draining()) keep_alive_ = false;
+  DownstreamResponse response{
+      .status = status,
+      .reason = conn.head().target(),
+      .body = response_body_,
+      .keep_alive = keep_alive_,
+      .client_http10 = http10_,
+      .upstream_http10 = conn.http10(),
+  };
+  writeDownstreamResponseHead(conn.head(), response, scratch_);
+  out_.append(scratch_);
+  response_started_ = true;
+  return head_request_;
+}
+
+void ClientConnection::onUpstreamBody(std::string_view data) {
+  if (response_body_ == BodyFraming::kChunked) {
+    fmt::format_to(std::back_inserter(out_.buffer()), "{:x}\r\n", data.size());
+    out_.append(data);
+    out_.append("\r\n");
+  } else {
+    out_.append(data);
+  }
+  if (out_.aboveHigh() && upstream_ != nullptr && !upstream_paused_) {
+    upstream_paused_ = true;
+    upstream_->pauseReading();
+  }
+}
+
+void ClientConnection::onUpstreamReadEnd() {
+  if (out_.flush() < 0) abort();
+}
+
+void ClientConnection::onUpstreamComplete(UpstreamConnection& conn) {
+  if (response_body_ == BodyFraming::kChunked) out_.append("0\r\n\r\n");
+  response_complete_ = true;
+  releaseUpstream(conn.reusable() && request_complete_);
+  drive();
+}
+
+void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError error) {
+  upstream_ = nullptr;  // it closed itself
+  const Cluster& cluster = *cluster_->cluster;
+  const UpstreamServer& server = *cluster.servers[server_index_];
+  // A pooled connection the server closed before answering: replay once on a
+  // fresh one when nothing of the body has been handed over yet.
+  if (error == UpstreamError::kReset && !conn.responseStarted() && conn.requestsServed() > 0 &&
+      !retried_ && body_forwarded_ == 0 && !response_started_) {
+    retried_ = true;
+    log(LogLevel::kDebug, "upstream {} {}: pooled connection closed, retrying", cluster.name,
+        server.address);
+    connectUpstream(true);
+    if (request_complete_ && request_body_ == BodyFraming::kChunked) upstream_->send("0\r\n\r\n");
+    upstream_->flush();
+    return;
+  }
+  log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
+      upstreamErrorReason(error), llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      forwarded_path_);
+  if (response_started_) {
+    // Part of the response is already out: the only honest signal left is
+    // to cut the connection, so the client never takes it as complete.
+    keep_alive_ = false;
+    closing_ = true;
+    response_complete_ = true;
+  } else {
+    respondLocally(upstreamErrorStatus(error), upstreamErrorReason(error), !request_complete_);
+  }
+  drive();
+}
+
+void ClientConnection::onUpstreamDrained() {
+  if (!upstream_backpressure_) return;
+  upstream_backpressure_ = false;
+  updateReading();
+}
+
+}  // namespace gourmet::core

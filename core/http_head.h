@@ -1,0 +1,83 @@
+#pragma once
+
+// A parsed HTTP/1.1 message head (request or response), filled from llhttp's
+// callbacks. Names and values live in one arena reused from message to
+// message, so parsing a head does not allocate once the connection is warm.
+// Limits are enforced while the bytes arrive, not after.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gourmet::core {
+
+struct HeadLimits {
+  size_t max_target = 8 * 1024;        // request target or reason phrase -> 414
+  size_t max_header_bytes = 32 * 1024;  // names + values -> 431
+  size_t max_headers = 100;             // -> 431
+};
+
+enum class HeadLimitError { kNone, kTargetTooLong, kHeadersTooLarge };
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+// Calls `fn(token)` for each comma-separated token of a list header value
+// (RFC 9110 section 5.6.1), with surrounding whitespace removed.
+template <class Fn>
+void forEachToken(std::string_view list, Fn&& fn) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view token = list.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty()) fn(token);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+class MessageHead {
+ public:
+  explicit MessageHead(HeadLimits limits = {}) : limits_(limits) {}
+
+  void clear();
+
+  // llhttp glue. The append functions return false once a limit is exceeded.
+  bool appendTarget(const char* data, size_t len);
+  bool appendName(const char* data, size_t len);
+  void nameComplete();
+  bool appendValue(const char* data, size_t len);
+  void valueComplete();
+
+  // Request target (requests) or reason phrase (responses).
+  std::string_view target() const { return {arena_.data() + target_off_, target_len_}; }
+  size_t size() const { return fields_.size(); }
+  std::string_view name(size_t i) const;
+  std::string_view value(size_t i) const;
+
+  // First value of the named header (case-insensitive).
+  std::optional<std::string_view> find(std::string_view name) const;
+  size_t count(std::string_view name) const;
+  // Whether `token` appears in any `Connection` header.
+  bool connectionHas(std::string_view token) const;
+
+  HeadLimitError limitError() const { return limit_error_; }
+
+ private:
+  struct Field {
+    uint32_t name_off = 0, name_len = 0, value_off = 0, value_len = 0;
+  };
+  bool charge(size_t len);
+
+  HeadLimits limits_;
+  std::string arena_;
+  std::vector<Field> fields_;
+  uint32_t target_off_ = 0, target_len_ = 0;
+  bool in_name_ = false;
+  HeadLimitError limit_error_ = HeadLimitError::kNone;
+};
+
+}  // namespace gourmet::core

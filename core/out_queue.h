@@ -1,0 +1,57 @@
+#pragma once
+
+// Bytes waiting to be written to one stream. Writes made while handling one
+// read are gathered and sent with one syscall by flush() (uv_try_write
+// first; the remainder goes out with uv_write). pending() is what the other
+// side's backpressure looks at: above the high watermark it stops reading,
+// and resumes when the owner hears onDrained().
+
+#include <uv.h>
+
+#include <string>
+#include <string_view>
+
+namespace gourmet::core {
+
+class OutQueue {
+ public:
+  class Owner {
+   public:
+    virtual void onDrained(OutQueue& queue) = 0;        // everything was written
+    virtual void onWriteError(OutQueue& queue, int status) = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  static constexpr size_t kHighWatermark = 256 * 1024;
+  static constexpr size_t kLowWatermark = 64 * 1024;
+
+  OutQueue(Owner& owner, uv_stream_t* stream) : owner_(owner), stream_(stream) {}
+
+  void append(std::string_view data) { queued_.append(data); }
+  std::string& buffer() { return queued_; }  // for in-place serialisation
+
+  // Starts writing what was appended. Returns a libuv error when the stream
+  // failed synchronously (also reported to nothing else), 0 otherwise.
+  int flush();
+
+  size_t pending() const { return queued_.size() + writing_.size(); }
+  bool idle() const { return !in_flight_ && queued_.empty(); }
+  bool aboveHigh() const { return pending() > kHighWatermark; }
+
+  // Frees buffer memory held for a connection that goes idle.
+  void shrink();
+
+ private:
+  static void onWrite(uv_write_t* req, int status);
+
+  Owner& owner_;
+  uv_stream_t* stream_;
+  std::string queued_;   // appended, not yet handed to the kernel
+  std::string writing_;  // owned by the uv_write in flight
+  uv_write_t req_{};
+  bool in_flight_ = false;
+};
+
+}  // namespace gourmet::core

@@ -1,0 +1,45 @@
+#pragma once
+
+// The identity of an upstream server, shared by every worker and every
+// snapshot that names it. It carries the one counter workers share: requests
+// in flight, so that least-loaded balancers see the whole process's load.
+// Identities are kept alive by the snapshots that reference them and reused
+// across reloads while the address stays the same.
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace gourmet::core {
+
+struct UpstreamServer {
+  UpstreamServer(uint32_t id, std::string address, const sockaddr_storage& sockaddr)
+      : id(id), address(std::move(address)), sockaddr(sockaddr) {}
+
+  const uint32_t id;          // unique for the life of the process
+  const std::string address;  // "host:port" as configured
+  const sockaddr_storage sockaddr;
+  // Written by every worker: on its own cache line so it shares it with nothing.
+  alignas(64) std::atomic<uint32_t> active{0};
+};
+
+// Main thread only.
+class ServerRegistry {
+ public:
+  // The live identity for this address and resolved socket address, or a new one.
+  std::shared_ptr<UpstreamServer> acquire(const std::string& address,
+                                          const sockaddr_storage& sockaddr);
+
+ private:
+  std::map<std::string, std::weak_ptr<UpstreamServer>> servers_;
+  uint32_t next_id_ = 0;
+};
+
+// "1.2.3.4:80" / "[::1]:80" for a resolved address.
+std::string formatSockaddr(const sockaddr_storage& sockaddr);
+
+}  // namespace gourmet::core

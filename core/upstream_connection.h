@@ -1,0 +1,139 @@
+#pragma once
+
+// One TCP connection from a worker to an upstream server. It is either
+// connecting, attached to one exchange (a client request being forwarded),
+// or idle in its UpstreamPool. Responses are parsed by llhttp in strict
+// response mode; the exchange hears about the head, body bytes, completion
+// and errors through the Exchange interface, always from outside the parser
+// for completion and errors, so it may release or close the connection there.
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/http_head.h"
+#include "core/out_queue.h"
+#include "core/read_buffer_pool.h"
+#include "core/upstream_error.h"
+
+namespace gourmet::core {
+
+class UpstreamPool;
+
+class UpstreamConnection final : public OutQueue::Owner {
+ public:
+  class Exchange {
+   public:
+    // Final (non-1xx) response head parsed. Return true when the response
+    // has no body whatever its headers say (the request was HEAD).
+    virtual bool onUpstreamHead(UpstreamConnection& conn) = 0;
+    virtual void onUpstreamBody(std::string_view data) = 0;
+    virtual void onUpstreamComplete(UpstreamConnection& conn) = 0;
+    virtual void onUpstreamError(UpstreamConnection& conn, UpstreamError error) = 0;
+    // The request bytes queued to this connection were all written.
+    virtual void onUpstreamDrained() = 0;
+    // One read's worth of response bytes was handed over: time to flush them.
+    virtual void onUpstreamReadEnd() = 0;
+
+   protected:
+    ~Exchange() = default;
+  };
+
+  UpstreamConnection(uv_loop_t* loop, ReadBufferPool& buffers, UpstreamPool& pool);
+
+  // Starts a non-blocking connect; queued bytes are sent once it succeeds.
+  void connect(const sockaddr_storage& address, Millis timeout);
+
+  // Binds the connection to an exchange; `response_timeout` bounds the wait
+  // for the response head and then each gap between body reads.
+  void attach(Exchange* exchange, Millis response_timeout);
+  void detach();
+
+  void send(std::string_view data) { out_.append(data); }
+  OutQueue& out() { return out_; }
+  void flush();
+
+  void pauseReading();
+  void resumeReading();
+
+  // Facts about the response being received.
+  const MessageHead& head() const { return head_; }
+  int status() const { return llhttp_get_status_code(const_cast<llhttp_t*>(&parser_)); }
+  bool http10() const;
+  bool chunked() const;
+  std::optional<uint64_t> contentLength() const;
+  bool needsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
+  // Whether the server allows another request on this connection.
+  bool reusable() const { return reusable_; }
+  // The server's `Keep-Alive: timeout=N`, when it sent one.
+  std::optional<Millis> keepAliveHint() const { return keepalive_hint_; }
+  bool responseStarted() const { return response_bytes_ > 0; }
+  uint32_t requestsServed() const { return requests_served_; }
+  bool connected() const { return state_ != State::kConnecting; }
+
+  // Idle life in the pool: watch for the server closing, expire after `timeout`.
+  void enterIdle(Millis timeout);
+  void leaveIdle();
+
+  // Closes the socket; the object deletes itself once libuv is done with it.
+  void close();
+
+ private:
+  enum class State { kConnecting, kActive, kIdle, kClosing };
+
+  static void onConnect(uv_connect_t* req, int status);
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onTimer(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  void handleData(const char* data, size_t len);
+  void handleEof();
+  void fail(UpstreamError error);
+  void armTimer(Millis timeout);
+  void onDrained(OutQueue& queue) override;
+  void onWriteError(OutQueue& queue, int status) override;
+
+  // llhttp callbacks
+  static int onMessageBegin(llhttp_t* parser);
+  static int onStatus(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderFieldComplete(llhttp_t* parser);
+  static int onHeaderValue(llhttp_t* parser, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* parser);
+  static int onHeadersComplete(llhttp_t* parser);
+  static int onBody(llhttp_t* parser, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* parser);
+  static const llhttp_settings_t& settings();
+
+  uv_loop_t* loop_;
+  ReadBufferPool& buffers_;
+  UpstreamPool& pool_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  uv_connect_t connect_req_{};
+  llhttp_t parser_{};
+  MessageHead head_;
+  OutQueue out_;
+  Exchange* exchange_ = nullptr;
+  State state_ = State::kConnecting;
+  Millis response_timeout_{0};
+  std::optional<Millis> keepalive_hint_;
+  uint64_t response_bytes_ = 0;
+  uint64_t content_length_ = 0;
+  uint32_t requests_served_ = 0;
+  int open_handles_ = 0;
+  int connect_error_ = 0;  // a connect that failed before reaching the loop
+  bool reading_ = false;
+  bool paused_ = false;
+  bool informational_ = false;  // parsing a 1xx response, which is dropped
+  bool head_done_ = false;
+  bool complete_ = false;
+  bool reusable_ = false;
+};
+
+}  // namespace gourmet::core

@@ -1,0 +1,55 @@
+#pragma once
+
+// A worker's keep-alive connections to one upstream server. Idle connections
+// are reused last-in first-out (the most recently used is the least likely
+// to have been closed by the server), bounded in number, and closed before
+// the server would close them: after the upstream's keepalive_timeout, or
+// sooner when the server announced `Keep-Alive: timeout=N`. While idle they
+// keep reading, so a server's close is noticed at once rather than by the
+// next request that would have used the connection.
+
+#include <memory>
+#include <vector>
+
+#include "core/config.h"
+#include "core/read_buffer_pool.h"
+#include "core/server_registry.h"
+#include "core/upstream_connection.h"
+
+namespace gourmet::core {
+
+class UpstreamPool {
+ public:
+  UpstreamPool(uv_loop_t* loop, ReadBufferPool& buffers, std::shared_ptr<UpstreamServer> server)
+      : loop_(loop), buffers_(buffers), server_(std::move(server)) {}
+  ~UpstreamPool() { closeAll(); }
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  const UpstreamServer& server() const { return *server_; }
+
+  // The most recently idled connection, or nullptr.
+  UpstreamConnection* takeIdle();
+
+  // A new connection, connecting now.
+  UpstreamConnection* connect(Millis timeout);
+
+  // Back from an exchange. Kept idle when `reusable` and there is room,
+  // closed otherwise.
+  void release(UpstreamConnection* conn, bool reusable, Millis keepalive_timeout,
+               uint32_t max_idle);
+
+  // An idle connection closed itself (server close, idle timeout).
+  void forget(UpstreamConnection* conn);
+
+  size_t idleCount() const { return idle_.size(); }
+  void closeAll();
+
+ private:
+  uv_loop_t* loop_;
+  ReadBufferPool& buffers_;
+  std::shared_ptr<UpstreamServer> server_;
+  std::vector<UpstreamConnection*> idle_;
+};
+
+}  // namespace gourmet::core

@@ -1,0 +1,156 @@
+#include "core/yaml_reader.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/duration.h"
+
+namespace gourmet::core {
+
+const YamlEntry* YamlMap::find(std::string_view key) const {
+  for (const YamlEntry& entry : entries) {
+    if (entry.key == key) return &entry;
+  }
+  return nullptr;
+}
+
+std::string_view describeKind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return "a string";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+SourcePos YamlReader::pos(const YAML::Node& node) const {
+  const YAML::Mark mark = node.Mark();
+  if (mark.line < 0) return SourcePos{file_, 0, 0};
+  return SourcePos{file_, mark.line + 1, mark.column + 1};
+}
+
+SourcePos YamlReader::pos(const YamlEntry& entry) const {
+  return pos(entry.value.IsNull() ? entry.key_node : entry.value);
+}
+
+tl::unexpected<Error> YamlReader::error(const SourcePos& at, std::string_view message) const {
+  return fail(at.prefix() + std::string(message));
+}
+
+Result<YamlMap> YamlReader::map(const YAML::Node& node, std::string_view what,
+                                std::span<const std::string_view> allowed) const {
+  return readMap(node, pos(node), what, &allowed);
+}
+
+Result<YamlMap> YamlReader::map(const YamlEntry& entry, std::string_view what,
+                                std::span<const std::string_view> allowed) const {
+  return readMap(entry.value, pos(entry), what, &allowed);
+}
+
+Result<YamlMap> YamlReader::mapOfNames(const YamlEntry& entry, std::string_view what) const {
+  return readMap(entry.value, pos(entry), what, nullptr);
+}
+
+Result<YamlMap> YamlReader::readMap(const YAML::Node& node, const SourcePos& at,
+                                    std::string_view what,
+                                    const std::span<const std::string_view>* allowed) const {
+  if (!node.IsMap()) {
+    return error(at, fmt::format("{} must be a map, got {}", what, describeKind(node)));
+  }
+  YamlMap result{node, {}};
+  for (const auto& pair : node) {
+    const YAML::Node& key = pair.first;
+    if (!key.IsScalar()) {
+      return error(pos(key),
+                   fmt::format("keys in {} must be strings, got {}", what, describeKind(key)));
+    }
+    const std::string& name = key.Scalar();
+    if (allowed != nullptr && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
+      return error(pos(key), fmt::format("unknown key '{}' in {} (allowed: {})", name, what,
+                                         fmt::join(*allowed, ", ")));
+    }
+    // yaml-cpp keeps both copies of a repeated key and lookups see the first:
+    // a silent surprise for whoever edited the second.
+    if (const YamlEntry* first = result.find(name)) {
+      const SourcePos first_pos = pos(first->key_node);
+      return error(pos(key), fmt::format("duplicate key '{}' in {} (first at line {})", name, what,
+                                         first_pos.line));
+    }
+    result.entries.push_back(YamlEntry{name, key, pair.second});
+  }
+  return result;
+}
+
+Result<const YamlEntry*> YamlReader::findEither(const YamlMap& map, std::string_view what,
+                                                std::string_view key,
+                                                std::string_view alias) const {
+  const YamlEntry* a = map.find(key);
+  const YamlEntry* b = map.find(alias);
+  if (a != nullptr && b != nullptr) {
+    const YamlEntry* second = pos(a->key_node).line > pos(b->key_node).line ? a : b;
+    return error(pos(second->key_node),
+                 fmt::format("{} has both '{}' and '{}' (aliases of one setting: keep one)", what,
+                             key, alias));
+  }
+  return a != nullptr ? a : b;
+}
+
+Result<void> YamlReader::setString(const YamlEntry& entry, std::string& out) const {
+  if (!entry.value.IsScalar()) {
+    return error(pos(entry),
+                 fmt::format("{} must be a string, got {}", entry.key, describeKind(entry.value)));
+  }
+  out = entry.value.Scalar();
+  return {};
+}
+
+Result<int64_t> YamlReader::integer(const YamlEntry& entry, int64_t min, int64_t max) const {
+  const std::string_view expected = min == 0 ? "a non-negative integer" : "an integer";
+  if (!entry.value.IsScalar()) {
+    return error(pos(entry), fmt::format("{} must be {}, got {}", entry.key, expected,
+                                         describeKind(entry.value)));
+  }
+  const std::string& text = entry.value.Scalar();
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool whole = end == text.data() + text.size();
+  if (ec == std::errc::result_out_of_range && whole) {
+    return error(pos(entry), fmt::format("{} {} out of range ({}-{})", entry.key, text, min, max));
+  }
+  if (ec != std::errc() || !whole || text.empty() || (min == 0 && value < 0)) {
+    return error(pos(entry), fmt::format("{} must be {}, got '{}'", entry.key, expected, text));
+  }
+  if (value < min || value > max) {
+    return error(pos(entry), fmt::format("{} {} out of range ({}-{})", entry.key, value, min, max));
+  }
+  return value;
+}
+
+Result<void> YamlReader::setDuration(const YamlEntry& entry, Millis& out) const {
+  if (!entry.value.IsScalar()) {
+    return error(pos(entry), fmt::format("{} must be a duration, got {}", entry.key,
+                                         describeKind(entry.value)));
+  }
+  auto parsed = parseDuration(entry.value.Scalar());
+  if (!parsed) return error(pos(entry), fmt::format("{}: {}", entry.key, parsed.error().message));
+  out = *parsed;
+  return {};
+}
+
+Result<void> YamlReader::expectSequence(const YamlEntry& entry) const {
+  if (entry.value.IsSequence()) return {};
+  return error(pos(entry),
+               fmt::format("{} must be a sequence, got {}", entry.key, describeKind(entry.value)));
+}
+
+}  // namespace gourmet::core

@@ -109,15 +109,16 @@ void ClientConnection::onData(const char* data, size_t len) {
 }
 
 void ClientConnection::onEof() {
-  if (!exchange_active_ || !request_complete_) {
-    // Nothing asked, or the client left mid-request: nobody to answer.
-    abort();
+  if (exchange_active_ && !request_complete_) {
+    abort();  // the client left mid-request: nobody to answer
     return;
   }
-  // A half-closed client may still want its response: finish it, then close.
+  // A half-closed client may still be reading: finish and flush what it
+  // asked for, then close. libuv has stopped reading on EOF.
+  reading_ = false;
+  eof_ = true;
   keep_alive_ = false;
-  closing_ = response_complete_;
-  updateReading();
+  if (!exchange_active_) closing_ = true;
   drive();
 }
 
@@ -185,7 +186,7 @@ void ClientConnection::flushAll() {
 }
 
 void ClientConnection::updateReading() {
-  bool want = !closing_ && !closed_ && !parser_waiting_ && !upstream_backpressure_;
+  bool want = !closing_ && !closed_ && !eof_ && !parser_waiting_ && !upstream_backpressure_;
   if (want == reading_) return;
   if (want) {
     reading_ = uv_read_start(stream(&tcp_), &ClientConnection::onAlloc, &ClientConnection::onRead) == 0;

@@ -127,6 +127,7 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   bool upstream_backpressure_ = false;  // stopped reading: upstream queue full
   bool upstream_paused_ = false;  // we paused the upstream: our queue is full
   bool reading_ = false;
+  bool eof_ = false;  // the client half-closed
   bool in_drive_ = false;
   bool closing_ = false;  // close once the output is flushed
   bool closed_ = false;

@@ -154,6 +154,7 @@ void ClientConnection::forwardBody(const char* data, size_t len) {
     upstream_->send({data, len});
   }
   body_forwarded_ += len;
+  upstream_->requestProgress();
   if (upstream_->out().aboveHigh()) {
     upstream_backpressure_ = true;
     updateReading();

@@ -57,6 +57,12 @@ class UpstreamConnection final : public OutQueue::Owner {
   OutQueue& out() { return out_; }
   void flush();
 
+  // More of the request body was handed over: a long upload is not a slow
+  // response, so the response timeout restarts.
+  void requestProgress() {
+    if (state_ == State::kActive && !head_done_) armTimer(response_timeout_);
+  }
+
   void pauseReading();
   void resumeReading();
 

@@ -42,8 +42,6 @@ core::Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
       cl.config_path = std::string(*v);
     } else if (arg == "--check") {
       cl.check = true;
-    } else if (arg == "--print-yaml") {
-      cl.print_yaml = true;
     } else if (arg == "-w" || arg == "--workers") {
       auto v = take(arg);
       if (!v) return tl::unexpected(v.error());

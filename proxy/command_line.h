@@ -15,7 +15,6 @@ namespace gourmet::proxy {
 struct CommandLine {
   std::string config_path;
   bool check = false;
-  bool print_yaml = false;
   bool help = false;
   bool version = false;
   std::optional<uint32_t> workers;

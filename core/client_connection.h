@@ -81,6 +81,7 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   void connectUpstream(bool fresh);
   void releaseUpstream(bool reusable);
   void finishExchange();
+  void writeAccessLog();
   bool onUpstreamHead(UpstreamConnection& conn) override;
   void onUpstreamBody(std::string_view data) override;
   void onUpstreamComplete(UpstreamConnection& conn) override;
@@ -108,6 +109,10 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   std::string forwarded_path_;
   std::string route_scratch_;
   uint64_t body_forwarded_ = 0;
+  uint64_t bytes_sent_ = 0;  // response bytes queued to the client
+  uint64_t started_ms_ = 0;  // loop time when the head was complete
+  int status_ = 0;
+  std::string_view reason_;  // a static string: "ok", "no_route", ...
   BodyFraming request_body_ = BodyFraming::kNone;
   BodyFraming response_body_ = BodyFraming::kNone;
   bool exchange_active_ = false;

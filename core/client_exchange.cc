@@ -60,7 +60,10 @@ int ClientConnection::startExchange() {
   exchange_active_ = true;
   request_complete_ = response_started_ = response_complete_ = local_response_ = false;
   retried_ = false;
-  body_forwarded_ = 0;
+  body_forwarded_ = bytes_sent_ = 0;
+  started_ms_ = uv_now(worker_.loop());
+  status_ = 0;
+  reason_ = "ok";
   http10_ = parser_.http_major == 1 && parser_.http_minor == 0;
   head_request_ = parser_.method == HTTP_HEAD;
   keep_alive_ = llhttp_should_keep_alive(&parser_) != 0 && !worker_.draining();
@@ -177,6 +180,9 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   };
   writeErrorResponse(page, scratch_);
   out_.append(scratch_);
+  status_ = status;
+  reason_ = reason;
+  bytes_sent_ += scratch_.size();
   local_response_ = response_started_ = response_complete_ = true;
   if (status >= 500) {
     log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_,
@@ -195,8 +201,29 @@ void ClientConnection::releaseUpstream(bool reusable) {
                                           cluster.keepalive);
 }
 
+void ClientConnection::writeAccessLog() {
+  AccessLog* log = worker_.accessLog();
+  if (log == nullptr) return;
+  AccessLogEntry entry{
+      .client_ip = client_ip_,
+      .method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      .target = request_.target(),
+      .upstream = cluster_ != nullptr ? std::string_view(cluster_->cluster->servers[server_index_]->address)
+                                      : std::string_view(),
+      .reason = reason_,
+      .http_minor = http10_ ? 0 : 1,
+      .status = status_,
+      .bytes_sent = bytes_sent_,
+      .duration_ms = static_cast<double>(uv_now(worker_.loop()) - started_ms_),
+      .when = std::time(nullptr),
+  };
+  formatAccessLogLine(entry, scratch_);
+  log->write(scratch_);
+}
+
 void ClientConnection::finishExchange() {
   if (!request_complete_) keep_alive_ = false;  // body left unread: the stream is out of sync
+  writeAccessLog();
   if (upstream_ != nullptr) {
     upstream_->close();
     upstream_ = nullptr;
@@ -245,11 +272,14 @@ bool ClientConnection::onUpstreamHead(UpstreamConnection& conn) {
   };
   writeDownstreamResponseHead(conn.head(), response, scratch_);
   out_.append(scratch_);
+  status_ = status;
+  bytes_sent_ += scratch_.size();
   response_started_ = true;
   return head_request_;
 }
 
 void ClientConnection::onUpstreamBody(std::string_view data) {
+  bytes_sent_ += data.size();
   if (response_body_ == BodyFraming::kChunked) {
     fmt::format_to(std::back_inserter(out_.buffer()), "{:x}\r\n", data.size());
     out_.append(data);
@@ -294,6 +324,7 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
       upstreamErrorReason(error), llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
       forwarded_path_);
   if (response_started_) {
+    reason_ = upstreamErrorReason(error);
     // Part of the response is already out: the only honest signal left is
     // to cut the connection, so the client never takes it as complete.
     keep_alive_ = false;

@@ -6,9 +6,13 @@
 
 namespace gourmet::core {
 
-Worker::Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd,
+Worker::Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd, AccessLog* access_log,
                std::function<void()> on_exit)
-    : index_(index), publisher_(publisher), listen_fd_(listen_fd), on_exit_(std::move(on_exit)) {
+    : index_(index),
+      publisher_(publisher),
+      listen_fd_(listen_fd),
+      access_log_(access_log),
+      on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &snapshot_async_, &Worker::onSnapshot);
   uv_async_init(&loop_, &stop_async_, &Worker::onStop);

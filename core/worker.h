@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "balancers/balancer.h"
+#include "core/access_log.h"
 #include "core/read_buffer_pool.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
@@ -46,7 +47,8 @@ struct Generation {
 class Worker {
  public:
   // `on_exit` runs on the worker thread when its loop has finished.
-  Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd,
+  // `access_log` (may be null) outlives the worker.
+  Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd, AccessLog* access_log,
          std::function<void()> on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -65,6 +67,7 @@ class Worker {
   ReadBufferPool& buffers() { return buffers_; }
   Generation* pin();
   void unpin(Generation* generation);
+  AccessLog* accessLog() { return access_log_; }
   bool draining() const { return draining_; }
   Millis headerTimeout() const { return current_->snapshot->client_header_timeout; }
   Millis idleTimeout() const { return current_->snapshot->client_idle_timeout; }
@@ -86,6 +89,7 @@ class Worker {
   const uint32_t index_;
   SnapshotPublisher& publisher_;
   int listen_fd_;
+  AccessLog* access_log_;
   std::function<void()> on_exit_;
   std::thread thread_;
   uv_loop_t loop_{};

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/access_log.h"
 #include "core/config_yaml.h"
 #include "core/listener.h"
 #include "core/log.h"
@@ -161,6 +162,16 @@ int run(int argc, char** argv) {
     return kExitStartupError;
   }
 
+  std::unique_ptr<core::AccessLog> access_log;
+  if (!config.server.access_log.empty()) {
+    auto opened = core::AccessLog::open(config.server.access_log);
+    if (!opened) {
+      core::log(core::LogLevel::kError, "{}", opened.error().message);
+      return kExitStartupError;
+    }
+    access_log = std::move(*opened);
+  }
+
   signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a death
   core::SnapshotPublisher publisher;
   publisher.publish(loaded->snapshot);
@@ -171,7 +182,8 @@ int run(int argc, char** argv) {
   uv_async_t* exit_signal = main_loop.workerExitSignal();
   for (size_t i = 0; i < worker_count; ++i) {
     workers.push_back(std::make_unique<core::Worker>(
-        static_cast<uint32_t>(i), publisher, listeners->fds[i], [&main_loop, exit_signal] {
+        static_cast<uint32_t>(i), publisher, listeners->fds[i], access_log.get(),
+        [&main_loop, exit_signal] {
           main_loop.exited_.fetch_add(1);
           uv_async_send(exit_signal);
         }));

@@ -181,8 +181,22 @@ void ClientConnection::drive() {
 
 void ClientConnection::flushAll() {
   if (upstream_ != nullptr) upstream_->flush();
-  if (closed_) return;
-  if (out_.flush() < 0) abort();
+  if (!closed_) flushClient();
+}
+
+void ClientConnection::flushClient() {
+  if (out_.flush() < 0) {
+    abort();
+    return;
+  }
+  if (out_.belowLow()) resumeUpstream();
+}
+
+void ClientConnection::resumeUpstream() {
+  if (upstream_paused_ && upstream_ != nullptr) {
+    upstream_paused_ = false;
+    upstream_->resumeReading();
+  }
 }
 
 void ClientConnection::updateReading() {
@@ -197,14 +211,11 @@ void ClientConnection::updateReading() {
 }
 
 void ClientConnection::onDrained(OutQueue&) {
-  if (closing_) {
+  if (closing_ && out_.idle()) {
     close();
     return;
   }
-  if (upstream_paused_ && upstream_ != nullptr) {
-    upstream_paused_ = false;
-    upstream_->resumeReading();
-  }
+  resumeUpstream();
 }
 
 void ClientConnection::onWriteError(OutQueue&, int) { abort(); }

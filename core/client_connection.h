@@ -66,6 +66,8 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   void drive();
   void updateReading();
   void flushAll();
+  void flushClient();
+  void resumeUpstream();
   void close();
   void armTimer(Millis timeout);
   void onDrained(OutQueue& queue) override;

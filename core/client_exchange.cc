@@ -293,9 +293,7 @@ void ClientConnection::onUpstreamBody(std::string_view data) {
   }
 }
 
-void ClientConnection::onUpstreamReadEnd() {
-  if (out_.flush() < 0) abort();
-}
+void ClientConnection::onUpstreamReadEnd() { flushClient(); }
 
 void ClientConnection::onUpstreamComplete(UpstreamConnection& conn) {
   if (response_body_ == BodyFraming::kChunked) out_.append("0\r\n\r\n");

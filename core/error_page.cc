@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/http_head.h"
+
 namespace gourmet::core {
 
 std::string_view statusText(int status) {
@@ -27,7 +29,12 @@ std::string_view statusText(int status) {
 }
 
 bool acceptsJson(std::string_view accept) {
-  return accept.find("application/json") != std::string_view::npos;
+  // Media types are case-insensitive (RFC 9110 section 8.3.1).
+  constexpr std::string_view kJson = "application/json";
+  for (size_t i = 0; i + kJson.size() <= accept.size(); ++i) {
+    if (equalsIgnoreCase(accept.substr(i, kJson.size()), kJson)) return true;
+  }
+  return false;
 }
 
 void writeErrorResponse(const ErrorResponse& error, std::string& out) {

@@ -35,9 +35,8 @@ void OutQueue::onWrite(uv_write_t* req, int status) {
       self->owner_.onWriteError(*self, rc);
       return;
     }
-    if (self->in_flight_) return;
   }
-  self->owner_.onDrained(*self);
+  if (self->pending() <= kLowWatermark) self->owner_.onDrained(*self);
 }
 
 void OutQueue::shrink() {

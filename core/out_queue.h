@@ -4,7 +4,9 @@
 // read are gathered and sent with one syscall by flush() (uv_try_write
 // first; the remainder goes out with uv_write). pending() is what the other
 // side's backpressure looks at: above the high watermark it stops reading,
-// and resumes when the owner hears onDrained().
+// and resumes once pending() is back under the low watermark, which the
+// owner hears from onDrained() when a background write completes, or sees
+// itself right after a flush() that wrote synchronously.
 
 #include <uv.h>
 
@@ -17,7 +19,8 @@ class OutQueue {
  public:
   class Owner {
    public:
-    virtual void onDrained(OutQueue& queue) = 0;        // everything was written
+    // A background write completed and pending() <= kLowWatermark.
+    virtual void onDrained(OutQueue& queue) = 0;
     virtual void onWriteError(OutQueue& queue, int status) = 0;
 
    protected:
@@ -39,6 +42,7 @@ class OutQueue {
   size_t pending() const { return queued_.size() + writing_.size(); }
   bool idle() const { return !in_flight_ && queued_.empty(); }
   bool aboveHigh() const { return pending() > kHighWatermark; }
+  bool belowLow() const { return pending() <= kLowWatermark; }
 
   // Frees buffer memory held for a connection that goes idle.
   void shrink();

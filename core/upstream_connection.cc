@@ -103,7 +103,11 @@ void UpstreamConnection::detach() { exchange_ = nullptr; }
 void UpstreamConnection::flush() {
   if (state_ != State::kActive) return;
   int rc = out_.flush();
-  if (rc < 0) fail(UpstreamError::kReset);
+  if (rc < 0) {
+    fail(UpstreamError::kReset);
+  } else if (exchange_ != nullptr && out_.belowLow()) {
+    exchange_->onUpstreamDrained();
+  }
 }
 
 void UpstreamConnection::pauseReading() {

@@ -1,6 +1,7 @@
 #include "core/client_connection.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -42,8 +43,10 @@ const llhttp_settings_t& ClientConnection::settings() {
   return kSettings;
 }
 
-void ClientConnection::accept(uv_stream_t* listener) {
-  if (uv_accept(listener, stream(&tcp_)) != 0) {
+void ClientConnection::start(int fd, uv_stream_t* listener) {
+  int rc = fd >= 0 ? uv_tcp_open(&tcp_, fd) : uv_accept(listener, stream(&tcp_));
+  if (rc != 0) {
+    if (fd >= 0) ::close(fd);
     close();
     return;
   }

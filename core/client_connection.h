@@ -31,9 +31,9 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
  public:
   explicit ClientConnection(Worker& worker);
 
-  // Accepts from `listener` and starts reading. On failure the connection
-  // closes itself.
-  void accept(uv_stream_t* listener);
+  // Takes the accepted socket `fd`, or accepts from `listener` when fd < 0,
+  // and starts reading. On failure the connection closes itself.
+  void start(int fd, uv_stream_t* listener);
 
   // Graceful drain: close now if between requests, else after this response.
   void drain();
@@ -113,6 +113,8 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   uint64_t body_forwarded_ = 0;
   uint64_t bytes_sent_ = 0;  // response bytes queued to the client
   uint64_t started_ms_ = 0;  // loop time when the head was complete
+  uint64_t upstream_started_ns_ = 0;  // when the server was picked (latency for balancers)
+  bool upstream_failed_ = false;
   int status_ = 0;
   std::string_view reason_;  // a static string: "ok", "no_route", ...
   BodyFraming request_body_ = BodyFraming::kNone;

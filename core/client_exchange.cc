@@ -111,14 +111,16 @@ int ClientConnection::startExchange() {
     return 0;
   }
   cluster_ = &generation_->clusters[route->cluster];
-  server_index_ = cluster_->balancer->pick({});
+  server_index_ = cluster_->balancer->pick({.now_ms = started_ms_});
   if (server_index_ == balancers::kNoServer) {
     cluster_ = nullptr;
     respondLocally(503, "no_server", false);
     return 0;
   }
   cluster_->cluster->servers[server_index_]->active.fetch_add(1, std::memory_order_relaxed);
-  cluster_->balancer->onStart(server_index_);
+  cluster_->balancer->onStart(server_index_, started_ms_);
+  upstream_started_ns_ = uv_hrtime();
+  upstream_failed_ = false;
 
   UpstreamRequest upstream{
       .method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
@@ -230,7 +232,10 @@ void ClientConnection::finishExchange() {
   }
   if (cluster_ != nullptr) {
     cluster_->cluster->servers[server_index_]->active.fetch_sub(1, std::memory_order_relaxed);
-    cluster_->balancer->onEnd(server_index_);
+    cluster_->balancer->onEnd(server_index_,
+                              {.now_ms = uv_now(worker_.loop()),
+                               .latency_us = (uv_hrtime() - upstream_started_ns_) / 1000,
+                               .failed = upstream_failed_});
     cluster_ = nullptr;
   }
   if (generation_ != nullptr) {
@@ -318,6 +323,7 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
     upstream_->flush();
     return;
   }
+  upstream_failed_ = true;
   log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
       upstreamErrorReason(error), llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
       forwarded_path_);

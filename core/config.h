@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/error.h"
 
 namespace gourmet::core {
 
@@ -77,6 +80,9 @@ struct ServerSection {
   std::string access_log;  // empty = off
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
+  // On SIGTERM/SIGINT, requests in flight get this long before their
+  // connections are closed.
+  Millis drain_timeout{15000};
   SourcePos pos;
 };
 
@@ -87,5 +93,34 @@ struct Config {
 
   const UpstreamConfig* findUpstream(std::string_view name) const;
 };
+
+// ---- Shared by the loaders (YAML, Gourmet TOML) ----
+// Errors are "file:line:column: message", positioned by the model's SourcePos.
+
+// Bounds the loaders put on numbers: generous, but they catch a typo'd extra
+// digit or two and keep sums of weights far from overflowing in the balancers.
+inline constexpr int64_t kMaxWorkers = 1024;
+inline constexpr int64_t kMaxWeight = 1'000'000;
+inline constexpr int64_t kMaxMaxFail = 1'000'000;
+inline constexpr int64_t kMaxKeepalive = 1'000'000;
+
+// What every loader checks on the model it built, whatever the syntax:
+// upstream names, balancer and provider names, non-empty server lists, each
+// location's regex, rewrite and upstream, and at least one location. Returns
+// the problem that comes first in the file.
+Result<void> validateConfig(const Config& config);
+
+// Reads a server address into `server` (address, host, port): "host:port",
+// "[v6]:port", or "host" alone when `default_port` is not 0 (then `address`
+// gets ":port" appended). `key` names the setting in messages; errors point
+// at `server.pos`.
+Result<void> setServerAddress(std::string_view key, std::string_view text, uint16_t default_port,
+                              ServerConfig& server);
+
+// A listener address: an IPv4 or IPv6 literal, brackets allowed and dropped.
+Result<std::string> parseListenAddress(std::string_view text, const SourcePos& at);
+
+// The whole file, or "FILE: cannot read: <strerror>".
+Result<std::string> readConfigFile(const std::string& path);
 
 }  // namespace gourmet::core

@@ -56,35 +56,41 @@ Result<int> openOne(const sockaddr_storage& addr, const std::string& shown) {
 
 }  // namespace
 
-Result<ListenerSet> openListeners(const std::string& address, uint16_t port, size_t count) {
+Result<std::shared_ptr<const ListenerSet>> ListenerSet::open(const std::string& address,
+                                                             uint16_t port, size_t count) {
   auto addr = parseListenAddress(address, port);
   if (!addr) return tl::unexpected(addr.error());
   std::string shown = fmt::format("{}:{}", address, port);
-  ListenerSet set;
+  std::vector<int> fds;
+  uint16_t bound_port = port;
   for (size_t i = 0; i < count; ++i) {
     auto fd = openOne(*addr, shown);
     if (!fd) {
-      for (int open : set.fds) ::close(open);
+      for (int open : fds) ::close(open);
       return tl::unexpected(fd.error());
     }
-    set.fds.push_back(*fd);
+    fds.push_back(*fd);
     if (i == 0) {
       // Port 0: every further socket must join the port the kernel chose.
       sockaddr_storage bound{};
       socklen_t len = sizeof bound;
       ::getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      set.port = ntohs(bound.ss_family == AF_INET6
-                           ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      bound_port = ntohs(bound.ss_family == AF_INET6
+                             ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       if (addr->ss_family == AF_INET6) {
-        reinterpret_cast<sockaddr_in6*>(&*addr)->sin6_port = htons(set.port);
+        reinterpret_cast<sockaddr_in6*>(&*addr)->sin6_port = htons(bound_port);
       } else {
-        reinterpret_cast<sockaddr_in*>(&*addr)->sin_port = htons(set.port);
+        reinterpret_cast<sockaddr_in*>(&*addr)->sin_port = htons(bound_port);
       }
-      shown = fmt::format("{}:{}", address, set.port);
+      shown = fmt::format("{}:{}", address, bound_port);
     }
   }
-  return set;
+  return std::shared_ptr<const ListenerSet>(new ListenerSet(address, bound_port, std::move(fds)));
+}
+
+ListenerSet::~ListenerSet() {
+  for (int fd : fds_) ::close(fd);
 }
 
 }  // namespace gourmet::core

@@ -2,10 +2,16 @@
 
 // Listening sockets for the workers: one per worker, all bound to the same
 // address with SO_REUSEPORT so the kernel spreads connections across them.
-// They are opened on the main thread, so a bind failure is a start-up error
-// and port 0 resolves to one real port that every worker shares.
+// They are opened on the main thread, so a bind failure is a start-up (or
+// reload) error and port 0 resolves to one real port that every worker
+// shares. A set travels to workers inside a Snapshot; each worker listens on
+// a dup() of its own socket, and the set closes its descriptors when the
+// last snapshot naming it is gone — so a set that no worker adopted (a
+// snapshot superseded before workers woke up) never leaves a queue that
+// nobody accepts from.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,11 +19,26 @@
 
 namespace gourmet::core {
 
-struct ListenerSet {
-  std::vector<int> fds;  // listening, non-blocking; one per worker
-  uint16_t port = 0;     // the bound port (resolved when 0 was asked)
-};
+class ListenerSet {
+ public:
+  static Result<std::shared_ptr<const ListenerSet>> open(const std::string& address, uint16_t port,
+                                                         size_t count);
+  ~ListenerSet();
+  ListenerSet(const ListenerSet&) = delete;
+  ListenerSet& operator=(const ListenerSet&) = delete;
 
-Result<ListenerSet> openListeners(const std::string& address, uint16_t port, size_t count);
+  // The listening socket for worker `index` (owned by the set: dup() it).
+  int fd(size_t index) const { return fds_[index % fds_.size()]; }
+  const std::string& address() const { return address_; }
+  uint16_t port() const { return port_; }  // the bound port (resolved when 0 was asked)
+
+ private:
+  ListenerSet(std::string address, uint16_t port, std::vector<int> fds)
+      : address_(std::move(address)), port_(port), fds_(std::move(fds)) {}
+
+  std::string address_;
+  uint16_t port_;
+  std::vector<int> fds_;
+};
 
 }  // namespace gourmet::core

@@ -1,11 +1,15 @@
 #include "core/snapshot.h"
 
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include "balancers/registry.h"
 
 namespace gourmet::core {
 namespace {
+
+std::atomic<size_t> g_live_snapshots{0};
 
 Result<Cluster> buildCluster(const UpstreamConfig& upstream,
                              const std::vector<ResolvedServer>& servers,
@@ -26,7 +30,7 @@ Result<Cluster> buildCluster(const UpstreamConfig& upstream,
   cluster.candidates.reserve(servers.size());
   for (const ResolvedServer& server : servers) {
     auto identity = registry.acquire(server.address, server.sockaddr);
-    cluster.candidates.push_back({server.weight, &identity->active});
+    cluster.candidates.push_back({identity->id, server.weight, &identity->active});
     cluster.servers.push_back(std::move(identity));
   }
   return cluster;
@@ -34,13 +38,17 @@ Result<Cluster> buildCluster(const UpstreamConfig& upstream,
 
 }  // namespace
 
+Snapshot::Snapshot() { g_live_snapshots.fetch_add(1, std::memory_order_relaxed); }
+Snapshot::~Snapshot() { g_live_snapshots.fetch_sub(1, std::memory_order_relaxed); }
+size_t liveSnapshots() { return g_live_snapshots.load(std::memory_order_relaxed); }
+
 Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
                                                       const ServerLists& servers,
+                                                      SnapshotServices services,
                                                       ServerRegistry& registry, uint64_t version) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
-  snapshot->listen_address = config.server.address;
-  snapshot->listen_port = config.server.port;
+  snapshot->services = std::move(services);
   snapshot->client_header_timeout = config.server.client_header_timeout;
   snapshot->client_idle_timeout = config.server.client_idle_timeout;
 

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "balancers/balancer.h"
+#include "core/access_log.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/listener.h"
 #include "core/router.h"
 #include "core/server_registry.h"
 
@@ -35,24 +37,42 @@ struct Cluster {
   std::vector<balancers::Candidate> candidates;  // parallel to servers
   const balancers::BalancerFactory* balancer = nullptr;
   std::string balancer_name;
+  balancers::BalancerParams balancer_params;
+  balancers::SlowStart slow_start;
   Millis connect_timeout{5000};
   Millis response_timeout{60000};
   Millis keepalive_timeout{15000};
   uint32_t keepalive = 64;
 };
 
+// Long-lived things a snapshot refers to but does not own alone: kept from
+// one snapshot to the next when their config did not change.
+struct SnapshotServices {
+  std::shared_ptr<const ListenerSet> listeners;
+  std::shared_ptr<AccessLog> access_log;  // null: no access log
+};
+
 struct Snapshot {
   uint64_t version = 0;
-  std::string listen_address;
-  uint16_t listen_port = 0;
+  SnapshotServices services;
   std::vector<Cluster> clusters;
   Router router;
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
+
+  Snapshot();
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
 };
 
 Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
                                                       const ServerLists& servers,
+                                                      SnapshotServices services,
                                                       ServerRegistry& registry, uint64_t version);
+
+// Process-wide count of Snapshot objects alive, so tests can prove that a
+// superseded snapshot is freed once its last request ends.
+size_t liveSnapshots();
 
 }  // namespace gourmet::core

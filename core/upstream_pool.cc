@@ -20,7 +20,7 @@ UpstreamConnection* UpstreamPool::connect(Millis timeout) {
 
 void UpstreamPool::release(UpstreamConnection* conn, bool reusable, Millis keepalive_timeout,
                            uint32_t max_idle) {
-  if (!reusable || idle_.size() >= max_idle) {
+  if (!reusable || retired_ || idle_.size() >= max_idle) {
     conn->close();
     return;
   }
@@ -37,6 +37,11 @@ void UpstreamPool::release(UpstreamConnection* conn, bool reusable, Millis keepa
   }
   idle_.push_back(conn);
   conn->enterIdle(timeout);
+}
+
+void UpstreamPool::setRetired(bool retired) {
+  retired_ = retired;
+  if (retired_) closeAll();
 }
 
 void UpstreamPool::forget(UpstreamConnection* conn) { std::erase(idle_, conn); }

@@ -43,6 +43,10 @@ class UpstreamPool {
   void forget(UpstreamConnection* conn);
 
   size_t idleCount() const { return idle_.size(); }
+
+  // A server the current config no longer names: keep no idle connections
+  // (requests still in flight to it finish normally).
+  void setRetired(bool retired);
   void closeAll();
 
  private:
@@ -50,6 +54,7 @@ class UpstreamPool {
   ReadBufferPool& buffers_;
   std::shared_ptr<UpstreamServer> server_;
   std::vector<UpstreamConnection*> idle_;
+  bool retired_ = false;
 };
 
 }  // namespace gourmet::core

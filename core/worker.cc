@@ -1,37 +1,79 @@
 #include "core/worker.h"
 
-#include "balancers/registry.h"
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <unordered_set>
+
 #include "core/client_connection.h"
 #include "core/log.h"
 
 namespace gourmet::core {
 
-Worker::Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd, AccessLog* access_log,
-               std::function<void()> on_exit)
-    : index_(index),
-      publisher_(publisher),
-      listen_fd_(listen_fd),
-      access_log_(access_log),
-      on_exit_(std::move(on_exit)) {
+// A listening handle and the set it came from. Heap-allocated: libuv needs
+// the handle until its close callback, which may outlive a listener switch.
+struct Worker::Listener {
+  uv_tcp_t tcp{};  // tcp.data points back here
+  Worker* worker = nullptr;
+  std::shared_ptr<const ListenerSet> set;
+};
+
+namespace {
+
+// Same servers (identities) with the same weights through the same
+// algorithm: the balancer's state is still valid.
+bool sameBalancerInput(const Cluster& a, const Cluster& b) {
+  if (a.balancer != b.balancer || a.servers.size() != b.servers.size()) return false;
+  const balancers::BalancerParams &p = a.balancer_params, &q = b.balancer_params;
+  if (p.choice_count != q.choice_count || p.active_request_bias != q.active_request_bias ||
+      p.decay != q.decay || p.default_rtt != q.default_rtt || p.table_size != q.table_size ||
+      p.seed != q.seed || a.slow_start.window != b.slow_start.window ||
+      a.slow_start.aggression != b.slow_start.aggression ||
+      a.slow_start.min_weight_percent != b.slow_start.min_weight_percent) {
+    return false;
+  }
+  for (size_t i = 0; i < a.servers.size(); ++i) {
+    if (a.servers[i] != b.servers[i] || a.candidates[i].weight != b.candidates[i].weight) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Worker::Worker(uint32_t index, SnapshotPublisher& publisher, std::function<void()> on_exit)
+    : index_(index), publisher_(publisher), on_exit_(std::move(on_exit)) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &snapshot_async_, &Worker::onSnapshot);
   uv_async_init(&loop_, &stop_async_, &Worker::onStop);
   uv_timer_init(&loop_, &drain_timer_);
   snapshot_async_.data = stop_async_.data = drain_timer_.data = this;
-  uv_tcp_init(&loop_, &listener_);
-  listener_.data = this;
   publisher_.subscribe(&snapshot_async_);
 }
 
 Worker::~Worker() {
   publisher_.unsubscribe(&snapshot_async_);
+  if (!running_) {
+    // Never started: close what the constructor opened so the loop can close.
+    for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(&snapshot_async_),
+                                reinterpret_cast<uv_handle_t*>(&stop_async_),
+                                reinterpret_cast<uv_handle_t*>(&drain_timer_)}) {
+      uv_close(handle, nullptr);
+    }
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
+  generations_.clear();
+  pools_.clear();
   uv_loop_close(&loop_);
 }
 
 void Worker::start() {
   // The first snapshot is adopted before the thread starts, so no request
-  // can arrive on a worker without a snapshot.
+  // can arrive on a worker without one.
   adoptLatest();
+  running_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -46,17 +88,18 @@ void Worker::join() {
 }
 
 void Worker::run() {
-  int rc = uv_tcp_open(&listener_, listen_fd_);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 4096, &Worker::onConnection);
-  if (rc != 0) {
-    log(LogLevel::kError, "worker {}: cannot listen: {}", index_, uv_strerror(rc));
-    beginStop(false);
-  }
+  switchListener();
+  if (listener_ == nullptr) beginStop(false);
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (on_exit_) on_exit_();
 }
 
-void Worker::onSnapshot(uv_async_t* async) { static_cast<Worker*>(async->data)->adoptLatest(); }
+void Worker::onSnapshot(uv_async_t* async) {
+  auto* worker = static_cast<Worker*>(async->data);
+  if (worker->finished_) return;
+  worker->adoptLatest();
+  if (!worker->draining_) worker->switchListener();
+}
 
 void Worker::adoptLatest() {
   std::shared_ptr<const Snapshot> latest = publisher_.latest();
@@ -67,46 +110,149 @@ void Worker::adoptLatest() {
   for (const Cluster& cluster : latest->clusters) {
     Generation::ClusterState state;
     state.cluster = &cluster;
-    state.balancer = cluster.balancer->create(cluster.candidates, index_);
+    const Generation::ClusterState* previous = nullptr;
+    if (current_ != nullptr) {
+      for (const auto& candidate : current_->clusters) {
+        if (candidate.cluster->name == cluster.name) previous = &candidate;
+      }
+    }
+    if (previous != nullptr && sameBalancerInput(*previous->cluster, cluster)) {
+      state.servers = previous->servers;
+      state.balancer = previous->balancer;
+    } else {
+      // Servers new to a running worker ramp up (slow start); those the
+      // previous set knew keep their ramp.
+      state.servers = std::make_shared<balancers::ServerSet>(
+          cluster.candidates, cluster.slow_start,
+          previous != nullptr ? previous->servers.get() : nullptr, current_ != nullptr,
+          uv_now(&loop_));
+      state.balancer = cluster.balancer->create(*state.servers, cluster.balancer_params, index_);
+    }
     for (const auto& server : cluster.servers) state.pools.push_back(poolFor(server));
     generation->clusters.push_back(std::move(state));
   }
   Generation* previous = current_;
   current_ = generation.get();
   generations_.push_back(std::move(generation));
+  version_.store(latest->version, std::memory_order_relaxed);
   if (previous != nullptr && previous->users == 0) retire(previous);
+  prunePools();
 }
 
 UpstreamPool* Worker::poolFor(const std::shared_ptr<UpstreamServer>& server) {
   auto& pool = pools_[server->id];
   if (pool == nullptr) pool = std::make_unique<UpstreamPool>(&loop_, buffers_, server);
+  pool->setRetired(false);
   return pool.get();
 }
 
+// Pools of servers the current snapshot no longer names stop keeping idle
+// connections; once no live generation names them either, they go.
+void Worker::prunePools() {
+  std::unordered_set<uint32_t> current, live;
+  for (const auto& generation : generations_) {
+    for (const auto& cluster : generation->clusters) {
+      for (const auto& server : cluster.cluster->servers) {
+        live.insert(server->id);
+        if (generation.get() == current_) current.insert(server->id);
+      }
+    }
+  }
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    if (!live.contains(it->first)) {
+      it = pools_.erase(it);
+      continue;
+    }
+    if (!current.contains(it->first)) it->second->setRetired(true);
+    ++it;
+  }
+}
+
 Generation* Worker::pin() {
-  if (current_ == nullptr) return nullptr;
   ++current_->users;
   return current_;
 }
 
 void Worker::unpin(Generation* generation) {
-  if (--generation->users == 0 && generation != current_) retire(generation);
+  if (--generation->users == 0 && generation != current_) {
+    retire(generation);
+    prunePools();
+  }
 }
 
 void Worker::retire(Generation* generation) {
   generations_.remove_if([generation](const auto& g) { return g.get() == generation; });
 }
 
+// Opens the listener of the current snapshot when it differs from the one
+// in use: the new one listens before the old one closes, and what already
+// waits in the old queue is accepted, so a port change loses no connection.
+void Worker::switchListener() {
+  const auto& wanted = current_->snapshot->services.listeners;
+  if (wanted == nullptr || (listener_ != nullptr && listener_->set == wanted)) return;
+  auto* next = new Listener;
+  next->worker = this;
+  next->set = wanted;
+  uv_tcp_init(&loop_, &next->tcp);
+  next->tcp.data = next;
+  // The set keeps its descriptor; the handle owns a duplicate.
+  int rc = 0;
+  int fd = ::dup(wanted->fd(index_));
+  if (fd < 0) {
+    rc = uv_translate_sys_error(errno);
+  } else if ((rc = uv_tcp_open(&next->tcp, fd)) != 0) {
+    ::close(fd);
+  } else {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&next->tcp), 4096, &Worker::onConnection);
+  }
+  if (rc != 0) {
+    log(LogLevel::kError, "worker {}: cannot listen on {}:{}: {}", index_, wanted->address(),
+        wanted->port(), uv_strerror(rc));
+    closeListener(next);
+    return;
+  }
+  Listener* old = listener_;
+  listener_ = next;
+  if (old != nullptr) {
+    acceptBacklog(*old);
+    closeListener(old);
+  }
+}
+
+void Worker::closeListener(Listener* listener) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp),
+           [](uv_handle_t* handle) { delete static_cast<Listener*>(handle->data); });
+}
+
+// Accepts every connection the kernel already completed on `listener`, so
+// that closing it resets none of them.
+void Worker::acceptBacklog(Listener& listener) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener.tcp), &fd) != 0) return;
+  for (;;) {
+    int client = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN: the queue is empty
+    }
+    addConnection(client, nullptr);
+  }
+}
+
 void Worker::onConnection(uv_stream_t* server, int status) {
-  auto* worker = static_cast<Worker*>(server->data);
+  Worker* worker = static_cast<Listener*>(server->data)->worker;
   if (status < 0) {
     log(LogLevel::kWarn, "worker {}: accept: {}", worker->index_, uv_strerror(status));
     return;
   }
-  auto* conn = new ClientConnection(*worker);
-  worker->connections_.push_front(conn);
-  conn->position = worker->connections_.begin();
-  conn->accept(server);
+  worker->addConnection(-1, server);
+}
+
+void Worker::addConnection(int fd, uv_stream_t* server) {
+  auto* conn = new ClientConnection(*this);
+  connections_.push_front(conn);
+  conn->position = connections_.begin();
+  conn->start(fd, server);
 }
 
 void Worker::connectionClosed(ClientConnection* conn) {
@@ -120,10 +266,13 @@ void Worker::onStop(uv_async_t* async) {
 }
 
 void Worker::beginStop(bool graceful) {
+  if (finished_) return;
   if (!draining_) {
     draining_ = true;
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener_))) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    if (listener_ != nullptr) {
+      if (graceful) acceptBacklog(*listener_);
+      closeListener(listener_);
+      listener_ = nullptr;
     }
     uv_timer_start(&drain_timer_, &Worker::onDrainTimeout,
                    static_cast<uint64_t>(drain_timeout_ms_.load()), 0);

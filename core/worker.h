@@ -9,9 +9,13 @@
 // in its async callback and builds a Generation from it (its balancers and
 // its view of the pools). Requests pin the generation they started on with a
 // plain counter; a superseded generation is freed when its last request ends.
+// State whose input did not change is carried over: a cluster with the same
+// servers and weights keeps its balancer (round robin position included),
+// and pools are keyed by server identity, so idle connections survive.
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -21,7 +25,6 @@
 #include <vector>
 
 #include "balancers/balancer.h"
-#include "core/access_log.h"
 #include "core/read_buffer_pool.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
@@ -35,7 +38,9 @@ class ClientConnection;
 struct Generation {
   struct ClusterState {
     const Cluster* cluster = nullptr;
-    std::unique_ptr<balancers::Balancer> balancer;
+    // Shared with the next generation when the cluster did not change.
+    std::shared_ptr<balancers::ServerSet> servers;
+    std::shared_ptr<balancers::Balancer> balancer;  // picks over `servers`
     std::vector<UpstreamPool*> pools;  // parallel to cluster->servers
   };
 
@@ -47,19 +52,21 @@ struct Generation {
 class Worker {
  public:
   // `on_exit` runs on the worker thread when its loop has finished.
-  // `access_log` (may be null) outlives the worker.
-  Worker(uint32_t index, SnapshotPublisher& publisher, int listen_fd, AccessLog* access_log,
-         std::function<void()> on_exit);
+  Worker(uint32_t index, SnapshotPublisher& publisher, std::function<void()> on_exit);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Main thread.
+  // Main thread. Adopts the latest snapshot (there must be one), then runs.
   void start();
-  // Any thread. Graceful: stop accepting, finish requests in flight (up to
-  // `drain_timeout`), then exit. Not graceful: close everything now.
+  // Any thread. Graceful: accept what already waits, stop accepting, finish
+  // requests in flight (up to `drain_timeout`), then exit. Not graceful:
+  // close everything now.
   void stop(bool graceful, Millis drain_timeout);
   void join();
+
+  // Any thread: the snapshot version this worker routes new requests with.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
 
   // Worker thread only, for connections.
   uint32_t index() const { return index_; }
@@ -67,13 +74,15 @@ class Worker {
   ReadBufferPool& buffers() { return buffers_; }
   Generation* pin();
   void unpin(Generation* generation);
-  AccessLog* accessLog() { return access_log_; }
+  AccessLog* accessLog() const { return current_->snapshot->services.access_log.get(); }
   bool draining() const { return draining_; }
   Millis headerTimeout() const { return current_->snapshot->client_header_timeout; }
   Millis idleTimeout() const { return current_->snapshot->client_idle_timeout; }
   void connectionClosed(ClientConnection* conn);
 
  private:
+  struct Listener;
+
   static void onSnapshot(uv_async_t* async);
   static void onStop(uv_async_t* async);
   static void onConnection(uv_stream_t* server, int status);
@@ -81,28 +90,33 @@ class Worker {
 
   void run();
   void adoptLatest();
+  void switchListener();
+  void closeListener(Listener* listener);
+  void acceptBacklog(Listener& listener);
+  void addConnection(int fd, uv_stream_t* server);
   UpstreamPool* poolFor(const std::shared_ptr<UpstreamServer>& server);
+  void prunePools();
   void beginStop(bool graceful);
   void maybeFinish();
   void retire(Generation* generation);
 
   const uint32_t index_;
   SnapshotPublisher& publisher_;
-  int listen_fd_;
-  AccessLog* access_log_;
   std::function<void()> on_exit_;
   std::thread thread_;
   uv_loop_t loop_{};
-  uv_tcp_t listener_{};
   uv_async_t snapshot_async_{};
   uv_async_t stop_async_{};
   uv_timer_t drain_timer_{};
   ReadBufferPool buffers_;
+  Listener* listener_ = nullptr;
+  bool running_ = false;
 
   Generation* current_ = nullptr;
   std::list<std::unique_ptr<Generation>> generations_;
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamPool>> pools_;  // by server id
   std::list<ClientConnection*> connections_;
+  std::atomic<uint64_t> version_{0};
 
   // Written by stop() from another thread before uv_async_send.
   std::atomic<bool> stop_graceful_{true};

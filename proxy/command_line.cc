@@ -12,6 +12,8 @@ std::string usage() {
          "\n"
          "  -c, --config FILE     configuration file (YAML)\n"
          "      --check           validate the configuration, print a summary, exit 0 (valid) or 2\n"
+         "      --print-yaml      with --check: print the configuration as gourmet YAML (migrate a\n"
+         "                        Gourmet TOML file)\n"
          "  -w, --workers N       worker threads (overrides server.workers; default: one per core)\n"
          "      --log-level LVL   debug | info | warn | error (default info)\n"
          "  -v, --version         print the version and exit\n"
@@ -42,6 +44,8 @@ core::Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
       cl.config_path = std::string(*v);
     } else if (arg == "--check") {
       cl.check = true;
+    } else if (arg == "--print-yaml") {
+      cl.print_yaml = true;
     } else if (arg == "-w" || arg == "--workers") {
       auto v = take(arg);
       if (!v) return tl::unexpected(v.error());
@@ -66,6 +70,7 @@ core::Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
       return core::fail(fmt::format("unknown option '{}' (see gourmet --help)", argv[i]));
     }
   }
+  if (cl.print_yaml && !cl.check) return core::fail("--print-yaml goes with --check");
   if (!cl.help && !cl.version && cl.config_path.empty()) {
     return core::fail("no configuration file: use -c FILE (see gourmet --help)");
   }

@@ -15,6 +15,7 @@ namespace gourmet::proxy {
 struct CommandLine {
   std::string config_path;
   bool check = false;
+  bool print_yaml = false;  // with --check: print the config as gourmet YAML
   bool help = false;
   bool version = false;
   std::optional<uint32_t> workers;

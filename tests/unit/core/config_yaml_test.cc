@@ -128,8 +128,11 @@ TEST(YamlConfig, FillsDefaults) {
   EXPECT_EQ(config.server.access_log, "");
   EXPECT_EQ(config.server.client_header_timeout, Millis{10'000});
   EXPECT_EQ(config.server.client_idle_timeout, Millis{60'000});
+  EXPECT_EQ(config.server.drain_timeout, Millis{15'000});
   const LocationConfig& location = config.server.locations.at(0);
   EXPECT_EQ(location.rewrite, std::nullopt);
+  EXPECT_EQ(location.match, MatchTarget::kPath);
+  EXPECT_FALSE(location.rewrite_to_last_group);
   EXPECT_EQ(location.rewrite_pos.prefix(), "demo.yaml:3:7: ");  // the location itself
   const UpstreamConfig& upstream = config.upstreams.at(0);
   EXPECT_EQ(upstream.balancer, "round_robin");
@@ -168,6 +171,33 @@ upstreams:
   EXPECT_EQ(config.upstreams.at(0).servers.at(0).pos.prefix(), "demo.yaml:10:18: ");
 }
 
+TEST(YamlConfig, ReadsDrainTimeoutAndMatch) {
+  const Config config = parsed(R"yaml(server:
+  drain_timeout: 1m
+  locations:
+    - path: "api/(.+)"
+      match: gourmet
+      upstream: backend
+    - path: "^/"
+      match: path
+      upstream: backend
+      rewrite: /index
+upstreams:
+  backend:
+    servers:
+      - path: 127.0.0.1:9001
+)yaml");
+  EXPECT_EQ(config.server.drain_timeout, Millis{60'000});
+  const LocationConfig& gourmet = config.server.locations.at(0);
+  EXPECT_EQ(gourmet.match, MatchTarget::kHostAndPath);
+  EXPECT_TRUE(gourmet.rewrite_to_last_group);
+  EXPECT_EQ(gourmet.rewrite, std::nullopt);
+  const LocationConfig& path = config.server.locations.at(1);
+  EXPECT_EQ(path.match, MatchTarget::kPath);
+  EXPECT_FALSE(path.rewrite_to_last_group);
+  EXPECT_EQ(path.rewrite, "/index");
+}
+
 TEST(YamlConfig, AcceptsUnusedUpstreamAndBracketedListenAddress) {
   const Config config = parsed(std::string(kMinimal) + R"yaml(  spare:
     servers:
@@ -187,10 +217,11 @@ TEST(YamlConfigErrors, UnknownKeys) {
             "demo.yaml:1:1: unknown key 'servers' in top level (allowed: server, upstreams)");
   EXPECT_EQ(errorOf("server:\n  listen: 80\n"),
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
-            "workers, access_log, client_header_timeout, client_idle_timeout, locations)");
+            "workers, access_log, client_header_timeout, client_idle_timeout, drain_timeout, "
+            "locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
-            "http_pass, rewrite)");
+            "http_pass, rewrite, match)");
   EXPECT_EQ(errorOf(std::string(kMinimal) + "    retries: 3\n"),
             "demo.yaml:9:5: unknown key 'retries' in upstream 'backend' (allowed: balancer, "
             "provider, connect_timeout, response_timeout, keepalive_timeout, keepalive, servers)");
@@ -255,8 +286,11 @@ TEST(YamlConfigErrors, Locations) {
             "demo.yaml:3:7: location has no path (add path: REGEX)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: ^/a\n"),
             "demo.yaml:3:7: location '^/a' has no upstream (add upstream: NAME)");
-  EXPECT_EQ(errorOf("server:\n  locations:\n    - path: \"\"\n"),
+  EXPECT_EQ(errorOf("server:\n  locations:\n    - path: \"\"\n      upstream: b\n"),
             "demo.yaml:3:13: location path is empty (use '^/' to match every path)");
+  EXPECT_EQ(errorOf("server:\n  locations:\n    - location: \"\"\n      match: gourmet\n"
+                    "      upstream: b\n"),
+            "demo.yaml:3:17: location path is empty (use '/(.*)' to match every request)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      location: b\n"),
             "demo.yaml:4:7: location has both 'path' and 'location' (aliases of one setting: "
             "keep one)");
@@ -285,10 +319,42 @@ TEST(YamlConfigErrors, RegexAndRewrite) {
             "matches, but the regexp only has 1 parenthesized subexpressions.");
 }
 
-TEST(YamlConfigErrors, Balancer) {
-  EXPECT_EQ(errorOf("upstreams:\n  b:\n    balancer: rr\n"),
+TEST(YamlConfigErrors, UpstreamSettings) {
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "    balancer: rr\n"),
+            "demo.yaml:9:15: unknown balancer 'rr' (known: round_robin)");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "    provider: \"\"\n"),
+            "demo.yaml:9:15: provider is empty");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "  \"\":\n    servers:\n      - path: a:1\n"),
+            "demo.yaml:9:3: upstream name is empty");
+}
+
+// Shape and type errors come while reading; the checks on values then report
+// the problem that comes first in the file, whichever section it is in.
+TEST(YamlConfigErrors, ValueProblemsInFileOrder) {
+  constexpr std::string_view kServer = "server:\n  locations:\n    - path: (\n      upstream: b\n";
+  constexpr std::string_view kUpstreams =
+      "upstreams:\n  b:\n    balancer: rr\n    servers:\n      - path: a:1\n";
+  EXPECT_EQ(errorOf(std::string(kServer) + std::string(kUpstreams)),
+            "demo.yaml:3:13: invalid regex '(': missing ): (");
+  EXPECT_EQ(errorOf(std::string(kUpstreams) + std::string(kServer)),
             "demo.yaml:3:15: unknown balancer 'rr' (known: round_robin)");
-  EXPECT_EQ(errorOf("upstreams:\n  b:\n    provider: \"\"\n"), "demo.yaml:3:15: provider is empty");
+}
+
+TEST(YamlConfigErrors, Match) {
+  const auto location = [](std::string_view lines) {
+    return errorOf("server:\n  locations:\n    - path: ^/(a)\n      upstream: backend\n" +
+                   std::string(lines) + std::string(kMinimal.substr(kMinimal.find("upstreams:"))));
+  };
+  EXPECT_EQ(location("      match: host\n"),
+            "demo.yaml:5:14: match must be 'path' or 'gourmet', got 'host'");
+  EXPECT_EQ(location("      match: [gourmet]\n"),
+            "demo.yaml:5:14: match must be a string, got a sequence");
+  EXPECT_EQ(location("      match: gourmet\n      rewrite: /\\1\n"),
+            "demo.yaml:6:16: rewrite cannot be used with match: gourmet (it forwards '/' + the "
+            "last capture group)");
+  EXPECT_EQ(location("      rewrite: /\\1\n      match: gourmet\n"),
+            "demo.yaml:5:16: rewrite cannot be used with match: gourmet (it forwards '/' + the "
+            "last capture group)");
 }
 
 TEST(YamlConfigErrors, Numbers) {
@@ -325,6 +391,9 @@ TEST(YamlConfigErrors, Durations) {
             "5s, 2m, 1h, or seconds)");
   EXPECT_EQ(errorOf("server:\n  client_idle_timeout: [1s]\n"),
             "demo.yaml:2:24: client_idle_timeout must be a duration, got a sequence");
+  EXPECT_EQ(errorOf("server:\n  drain_timeout: soon\n"),
+            "demo.yaml:2:18: drain_timeout: invalid duration 'soon' (expected e.g. 250ms, 5s, "
+            "2m, 1h, or seconds)");
 }
 
 TEST(YamlConfigErrors, DuplicateKeys) {

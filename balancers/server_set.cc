@@ -1,0 +1,70 @@
+#include "balancers/server_set.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gourmet::balancers {
+
+ServerSet::ServerSet(std::span<const Candidate> servers, SlowStart slow_start,
+                     const ServerSet* previous, bool ramp_new_servers, uint64_t now_ms)
+    : servers_(servers.begin(), servers.end()),
+      down_(servers.size(), 0),
+      ramp_start_ms_(servers.size(), 0),
+      slow_start_(slow_start) {
+  if (slow_start_.window.count() <= 0) return;
+  uint64_t window = static_cast<uint64_t>(slow_start_.window.count());
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    uint64_t start = ramp_new_servers ? std::max<uint64_t>(now_ms, 1) : 0;
+    if (previous != nullptr) {
+      for (size_t j = 0; j < previous->servers_.size(); ++j) {
+        if (previous->servers_[j].id == servers_[i].id) {
+          start = previous->ramp_start_ms_[j];
+          down_[i] = previous->down_[j];
+          break;
+        }
+      }
+    }
+    ramp_start_ms_[i] = start;
+    if (start != 0) ramp_until_ms_ = std::max(ramp_until_ms_, start + window);
+  }
+}
+
+bool ServerSet::anyEligible() const {
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    if (eligible(i)) return true;
+  }
+  return false;
+}
+
+double ServerSet::effectiveWeight(size_t i, uint64_t now_ms) const {
+  if (!eligible(i)) return 0;
+  double weight = servers_[i].weight;
+  uint64_t start = ramp_start_ms_[i];
+  if (start == 0 || now_ms >= ramp_until_ms_) return weight;
+  double window = static_cast<double>(slow_start_.window.count());
+  double elapsed = now_ms > start ? static_cast<double>(now_ms - start) : 0;
+  if (elapsed >= window) return weight;
+  double aggression = slow_start_.aggression > 0 ? slow_start_.aggression : 1.0;
+  double factor = std::pow(elapsed / window, 1.0 / aggression);
+  double floor = slow_start_.min_weight_percent / 100.0;
+  return weight * std::max(floor, factor);
+}
+
+void ServerSet::markDown(size_t i) {
+  if (down_[i]) return;
+  down_[i] = 1;
+  ++generation_;
+}
+
+void ServerSet::markUp(size_t i, uint64_t now_ms) {
+  if (!down_[i]) return;
+  down_[i] = 0;
+  ++generation_;
+  if (slow_start_.window.count() > 0) {
+    ramp_start_ms_[i] = now_ms == 0 ? 1 : now_ms;
+    ramp_until_ms_ =
+        std::max(ramp_until_ms_, ramp_start_ms_[i] + static_cast<uint64_t>(slow_start_.window.count()));
+  }
+}
+
+}  // namespace gourmet::balancers

@@ -1,0 +1,123 @@
+#include "core/config_yaml_writer.h"
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+#include "core/duration.h"
+
+namespace gourmet::core {
+namespace {
+
+// Text that YAML reads back as the same string without quotes: no
+// indicators, no "null", no ": " or " #".
+bool isPlain(std::string_view text) {
+  if (text.empty() || text == "null" || text == "Null" || text == "NULL" || text == "~") {
+    return false;
+  }
+  const auto ok = [](char c, bool first) {
+    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '/';
+    return word || (!first && (c == '-' || c == ':'));
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!ok(text[i], i == 0)) return false;
+  }
+  return text.back() != ':';
+}
+
+// A double-quoted YAML scalar: backslash escapes for '\\', '"' and controls.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+std::string scalar(std::string_view text) {
+  return isPlain(text) ? std::string(text) : quoted(text);
+}
+
+class Writer {
+ public:
+  std::string write(const Config& config) {
+    if (!config.file.empty())
+      line(0, fmt::format("# gourmet config, equivalent to {}", config.file));
+    writeServerSection(config.server);
+    if (!config.upstreams.empty()) line(0, "upstreams:");
+    for (const UpstreamConfig& upstream : config.upstreams) writeUpstream(upstream);
+    return std::move(out_);
+  }
+
+ private:
+  void line(int indent, std::string_view text) {
+    out_.append(static_cast<size_t>(indent), ' ');
+    out_ += text;
+    out_ += '\n';
+  }
+  void key(int indent, std::string_view name, std::string_view value) {
+    line(indent, fmt::format("{}: {}", name, value));
+  }
+  template <class T>
+  void changed(int indent, std::string_view name, const T& value, const T& default_value) {
+    if (value != default_value) key(indent, name, fmt::to_string(value));
+  }
+  void changed(int indent, std::string_view name, Millis value, Millis default_value) {
+    if (value != default_value) key(indent, name, formatDuration(value));
+  }
+
+  void writeServerSection(const ServerSection& server) {
+    const ServerSection defaults;
+    line(0, "server:");
+    if (server.address != defaults.address) key(2, "address", quoted(server.address));
+    changed(2, "port", server.port, defaults.port);
+    changed(2, "workers", server.workers, defaults.workers);
+    if (!server.access_log.empty()) key(2, "access_log", scalar(server.access_log));
+    changed(2, "client_header_timeout", server.client_header_timeout,
+            defaults.client_header_timeout);
+    changed(2, "client_idle_timeout", server.client_idle_timeout, defaults.client_idle_timeout);
+    changed(2, "drain_timeout", server.drain_timeout, defaults.drain_timeout);
+    line(2, server.locations.empty() ? "locations: []" : "locations:");
+    for (const LocationConfig& location : server.locations) {
+      key(4, "- path", quoted(location.pattern));
+      if (location.match == MatchTarget::kHostAndPath) key(6, "match", "gourmet");
+      key(6, "upstream", scalar(location.upstream));
+      if (location.rewrite) key(6, "rewrite", quoted(*location.rewrite));
+    }
+  }
+
+  void writeUpstream(const UpstreamConfig& upstream) {
+    const UpstreamConfig defaults;
+    line(2, scalar(upstream.name) + ":");
+    if (upstream.balancer != defaults.balancer) key(4, "balancer", scalar(upstream.balancer));
+    if (upstream.provider != defaults.provider) key(4, "provider", scalar(upstream.provider));
+    changed(4, "connect_timeout", upstream.connect_timeout, defaults.connect_timeout);
+    changed(4, "response_timeout", upstream.response_timeout, defaults.response_timeout);
+    changed(4, "keepalive_timeout", upstream.keepalive_timeout, defaults.keepalive_timeout);
+    changed(4, "keepalive", upstream.keepalive, defaults.keepalive);
+    line(4, upstream.servers.empty() ? "servers: []" : "servers:");
+    const ServerConfig server_defaults;
+    for (const ServerConfig& server : upstream.servers) {
+      key(6, "- path", scalar(server.address));
+      changed(8, "weight", server.weight, server_defaults.weight);
+      changed(8, "max_fail", server.max_fail, server_defaults.max_fail);
+      changed(8, "fail_timeout", server.fail_timeout, server_defaults.fail_timeout);
+    }
+  }
+
+  std::string out_;
+};
+
+}  // namespace
+
+std::string toYaml(const Config& config) { return Writer().write(config); }
+
+}  // namespace gourmet::core

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "balancers/hash.h"
 #include "core/client_connection.h"
 #include "core/error_page.h"
 #include "core/log.h"
@@ -111,7 +112,12 @@ int ClientConnection::startExchange() {
     return 0;
   }
   cluster_ = &generation_->clusters[route->cluster];
-  server_index_ = cluster_->balancer->pick({.now_ms = started_ms_});
+  balancers::PickContext pick{.now_ms = started_ms_};
+  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, path)) {
+    pick.hash = balancers::hashKey(*key);
+    pick.has_hash = true;
+  }
+  server_index_ = cluster_->balancer->pick(pick);
   if (server_index_ == balancers::kNoServer) {
     cluster_ = nullptr;
     respondLocally(503, "no_server", false);
@@ -280,7 +286,9 @@ bool ClientConnection::onUpstreamHead(UpstreamConnection& conn) {
   status_ = status;
   bytes_sent_ += scratch_.size();
   response_started_ = true;
-  return head_request_;
+  // HEAD, 204 and 304 end at their head whatever Content-Length says
+  // (RFC 9112 section 6.3); llhttp must not wait for a body.
+  return response_body_ == BodyFraming::kNone;
 }
 
 void ClientConnection::onUpstreamBody(std::string_view data) {

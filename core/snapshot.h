@@ -15,6 +15,7 @@
 #include "core/access_log.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/hash_key.h"
 #include "core/listener.h"
 #include "core/router.h"
 #include "core/server_registry.h"
@@ -39,6 +40,7 @@ struct Cluster {
   std::string balancer_name;
   balancers::BalancerParams balancer_params;
   balancers::SlowStart slow_start;
+  HashKeySource hash_key;  // what `hash` hashes
   Millis connect_timeout{5000};
   Millis response_timeout{60000};
   Millis keepalive_timeout{15000};

@@ -1,0 +1,170 @@
+#pragma once
+
+// Runs the real gourmet binary for the integration tests: one-shot runs for
+// the command line, and a long-running proxy whose port is read from its
+// "listening on 127.0.0.1:PORT" line (configs say `port: 0`, so the kernel
+// picks a free port). Every process is stopped by its pid.
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/http_wire.h"
+
+namespace gourmet::testing {
+
+using namespace std::chrono_literals;
+
+// A private directory under $TMPDIR (or /tmp), removed with its contents.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path write(const std::string& name, std::string_view content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ProcessResult {
+  bool exited = false;  // false: killed by a signal or by the deadline
+  int exit_code = -1;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs `gourmet ARGS...` to completion (killed at the deadline).
+ProcessResult runGourmet(const std::vector<std::string>& args, Millis timeout = 10s);
+
+// gourmet serving a YAML config until stopped.
+class GourmetProcess {
+ public:
+  GourmetProcess(const std::string& yaml, std::vector<std::string> extra_args = {});
+  ~GourmetProcess();
+  GourmetProcess(const GourmetProcess&) = delete;
+  GourmetProcess& operator=(const GourmetProcess&) = delete;
+
+  // Started and listening; when false, describe() says why.
+  bool ready() const { return port_ != 0; }
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string configPath() const { return config_.string(); }
+
+  std::string stderrText() const;
+  bool waitForStderr(std::string_view needle, Millis timeout) const;
+  // A field of /proc/PID/status in KiB ("VmHWM", "VmRSS").
+  std::optional<long> statusKib(std::string_view field) const;
+  std::optional<long> peakRssKib() const { return statusKib("VmHWM"); }
+
+  // SIGTERM, then SIGKILL after `grace`; returns the wait status (the one
+  // already collected when the process has exited).
+  std::optional<int> stop(Millis grace = 5s);
+  // Sends `sig` without waiting (to test signal handling itself).
+  void signal(int sig) const;
+  // The wait status once the process exits within `timeout`.
+  std::optional<int> waitForExit(Millis timeout);
+  std::string describe() const;
+
+ private:
+  void readStderr(int fd);
+
+  TempDir dir_;
+  std::filesystem::path config_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  uint16_t port_ = 0;
+  std::string failure_;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::string stderr_;
+  bool stderr_closed_ = false;
+};
+
+// The config the tests build on (see the behaviour spec): one listener on
+// 127.0.0.1:0, `locations` in order, `upstreams` in order.
+struct ServerSpec {
+  std::string address;
+  int weight = 1;
+};
+struct UpstreamSpec {
+  std::string name = "backend";
+  std::vector<ServerSpec> servers;
+  std::string connect_timeout = "500ms";
+  std::string response_timeout = "1s";
+};
+struct LocationSpec {
+  std::string path = "^/";
+  std::string upstream = "backend";
+  std::optional<std::string> rewrite;
+};
+struct ConfigSpec {
+  int workers = 2;
+  std::vector<LocationSpec> locations = {LocationSpec{}};
+  std::vector<UpstreamSpec> upstreams;
+
+  std::string yaml() const;
+};
+
+// "^/" → backend → the one server `origin_address`.
+std::string singleOriginConfig(const std::string& origin_address);
+
+// A port where connecting is refused at once: bound, never listening, and
+// held for the test's lifetime so no one else can take it.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  uint16_t port() const { return port_; }
+  std::string address() const;
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A port where connecting hangs: a listener with backlog 0 whose accept
+// queue has been filled and is never drained, so further SYNs are dropped.
+class BlackholePort {
+ public:
+  BlackholePort();
+  ~BlackholePort();
+  bool ok() const { return full_; }
+  uint16_t port() const { return port_; }
+  std::string address() const;
+
+ private:
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  bool full_ = false;
+  std::vector<int> fillers_;
+};
+
+// Listening TCP sockets on 127.0.0.1:port, from /proc/net/tcp. gourmet opens
+// one per worker (SO_REUSEPORT), which makes the worker count observable.
+int countListeningSockets(uint16_t port);
+
+// Polls `condition` until it holds or `timeout` passes.
+template <class F>
+bool eventually(F condition, Millis timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+}  // namespace gourmet::testing

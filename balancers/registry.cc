@@ -2,7 +2,13 @@
 
 #include <array>
 
+#include "balancers/join_idle_queue.h"
+#include "balancers/least_connections.h"
+#include "balancers/maglev.h"
+#include "balancers/peak_ewma.h"
+#include "balancers/power_of_two_choices.h"
 #include "balancers/smooth_weighted_round_robin.h"
+#include "balancers/weighted_random.h"
 
 namespace gourmet::balancers {
 namespace {
@@ -13,10 +19,23 @@ struct Entry {
 };
 
 const SmoothWeightedRoundRobinFactory kSmoothWeightedRoundRobin;
+const WeightedRandomFactory kWeightedRandom;
+const LeastConnectionsFactory kLeastConnections;
+const PowerOfTwoChoicesFactory kPowerOfTwoChoices;
+const JoinIdleQueueFactory kJoinIdleQueue;
+const PeakEwmaFactory kPeakEwma;
+const MaglevFactory kMaglev;
 
 // Every balancer the config may name. Adding an algorithm adds one line.
 const Entry kBalancers[] = {
     {"round_robin", &kSmoothWeightedRoundRobin},
+    {"random", &kWeightedRandom},
+    {"least_conn", &kLeastConnections},
+    {"p2c", &kPowerOfTwoChoices},
+    {"least_request", &kPowerOfTwoChoices},
+    {"jiq", &kJoinIdleQueue},
+    {"ewma", &kPeakEwma},
+    {"hash", &kMaglev},
 };
 
 }  // namespace

@@ -11,15 +11,22 @@ ServerSet::ServerSet(std::span<const Candidate> servers, SlowStart slow_start,
       down_(servers.size(), 0),
       ramp_start_ms_(servers.size(), 0),
       slow_start_(slow_start) {
-  if (slow_start_.window.count() <= 0) return;
-  uint64_t window = static_cast<uint64_t>(slow_start_.window.count());
+  const bool slow = slow_start_.window.count() > 0;
+  const uint64_t window = slow ? static_cast<uint64_t>(slow_start_.window.count()) : 0;
   for (size_t i = 0; i < servers_.size(); ++i) {
-    uint64_t start = ramp_new_servers ? std::max<uint64_t>(now_ms, 1) : 0;
+    uint64_t start = slow && ramp_new_servers ? std::max<uint64_t>(now_ms, 1) : 0;
     if (previous != nullptr) {
-      for (size_t j = 0; j < previous->servers_.size(); ++j) {
+      // Reloads mostly keep the order, so try the same position first and
+      // scan only when it differs (the scan is O(n) per server).
+      const size_t count = previous->servers_.size();
+      const size_t first = i < count ? i : 0;
+      for (size_t n = 0; n < count; ++n) {
+        const size_t j = first + n < count ? first + n : first + n - count;
         if (previous->servers_[j].id == servers_[i].id) {
-          start = previous->ramp_start_ms_[j];
+          // Health state carries over with or without slow start; a ramp
+          // only when slow start is (still) on.
           down_[i] = previous->down_[j];
+          start = slow ? previous->ramp_start_ms_[j] : 0;
           break;
         }
       }
@@ -46,7 +53,10 @@ double ServerSet::effectiveWeight(size_t i, uint64_t now_ms) const {
   if (elapsed >= window) return weight;
   double aggression = slow_start_.aggression > 0 ? slow_start_.aggression : 1.0;
   double factor = std::pow(elapsed / window, 1.0 / aggression);
-  double floor = slow_start_.min_weight_percent / 100.0;
+  // Weight 0 means drained, so an eligible server keeps a sliver even when
+  // min_weight_percent is 0 (otherwise replacing every server at once would
+  // leave nothing to pick for the first millisecond).
+  double floor = std::max(slow_start_.min_weight_percent / 100.0, kMinRampFactor);
   return weight * std::max(floor, factor);
 }
 
@@ -62,8 +72,8 @@ void ServerSet::markUp(size_t i, uint64_t now_ms) {
   ++generation_;
   if (slow_start_.window.count() > 0) {
     ramp_start_ms_[i] = now_ms == 0 ? 1 : now_ms;
-    ramp_until_ms_ =
-        std::max(ramp_until_ms_, ramp_start_ms_[i] + static_cast<uint64_t>(slow_start_.window.count()));
+    ramp_until_ms_ = std::max(
+        ramp_until_ms_, ramp_start_ms_[i] + static_cast<uint64_t>(slow_start_.window.count()));
   }
 }
 

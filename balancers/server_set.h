@@ -34,6 +34,8 @@ struct SlowStart {
 
 class ServerSet {
  public:
+  static constexpr double kMinRampFactor = 0.001;
+
   // `previous` (may be null) is the set this one replaces on a reload:
   // servers it already knew keep their ramp, so a server's slow start does
   // not restart when others join. Servers new to a set created with
@@ -48,8 +50,8 @@ class ServerSet {
   bool eligible(size_t i) const { return servers_[i].weight > 0 && !down_[i]; }
   bool anyEligible() const;
 
-  // Configured weight, and the weight with slow start applied at `now_ms`
-  // (0 when not eligible).
+  // Configured weight, and the weight with slow start applied at `now_ms`:
+  // 0 when not eligible, else at least kMinRampFactor of the weight.
   uint32_t weight(size_t i) const { return servers_[i].weight; }
   double effectiveWeight(size_t i, uint64_t now_ms) const;
   // Whether some server is still ramping at `now_ms` (weights are then

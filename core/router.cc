@@ -17,7 +17,9 @@ bool rewriteToLastGroup(const RE2& pattern, std::string_view subject, std::strin
     return false;
   }
   const re2::StringPiece& last = groups[count];
-  out.assign("/");
+  // clear + push_back, not assign("/"): g++ 12 -O3 misreports assign under -Werror=restrict.
+  out.clear();
+  out.push_back('/');
   out.append(last.data(), last.size());
   return true;
 }
@@ -64,7 +66,12 @@ const Route* Router::match(std::string_view host, std::string_view path,
     if (!RE2::PartialMatch(subject, *route.pattern)) continue;
     forwarded_path.assign(path);
     if (route.rewrite) RE2::Replace(&forwarded_path, *route.pattern, *route.rewrite);
-    if (forwarded_path.empty() || forwarded_path[0] != '/') forwarded_path.insert(0, 1, '/');
+    if (forwarded_path.empty() || forwarded_path[0] != '/') {
+      scratch.clear();  // not insert(0, ...): see rewriteToLastGroup
+      scratch.push_back('/');
+      scratch.append(forwarded_path);
+      forwarded_path.swap(scratch);
+    }
     return &route;
   }
   return nullptr;

@@ -161,10 +161,18 @@ class WorkerTest : public ::testing::Test {
   std::shared_ptr<const Snapshot> snapshot(std::vector<uint16_t> ports, uint64_t version,
                                            int extra_locations = 0) {
     Config config;
+    // Named fields, not designated initialisers: g++ 12 -O3 misreports those
+    // as uninitialised under -Werror.
+    auto location = [](std::string pattern) {
+      LocationConfig config;
+      config.pattern = std::move(pattern);
+      config.upstream = "a";
+      return config;
+    };
     for (int i = 0; i < extra_locations; ++i) {
-      config.server.locations.push_back({.pattern = "^/extra" + std::to_string(i), .upstream = "a"});
+      config.server.locations.push_back(location("^/extra" + std::to_string(i)));
     }
-    config.server.locations.push_back({.pattern = "^/", .upstream = "a"});
+    config.server.locations.push_back(location("^/"));
     UpstreamConfig upstream;
     upstream.name = "a";
     ServerLists lists;

@@ -8,8 +8,6 @@
 namespace gourmet::core {
 namespace {
 
-ClientConnection* self(llhttp_t* parser) { return static_cast<ClientConnection*>(parser->data); }
-
 uv_stream_t* stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 
 }  // namespace
@@ -21,26 +19,6 @@ ClientConnection::ClientConnection(Worker& worker)
   tcp_.data = this;
   timer_.data = this;
   open_handles_ = 2;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings());
-  parser_.data = this;
-}
-
-const llhttp_settings_t& ClientConnection::settings() {
-  static const llhttp_settings_t kSettings = [] {
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_message_begin = &ClientConnection::onMessageBegin;
-    s.on_url = &ClientConnection::onUrl;
-    s.on_header_field = &ClientConnection::onHeaderField;
-    s.on_header_field_complete = &ClientConnection::onHeaderFieldComplete;
-    s.on_header_value = &ClientConnection::onHeaderValue;
-    s.on_header_value_complete = &ClientConnection::onHeaderValueComplete;
-    s.on_headers_complete = &ClientConnection::onHeadersComplete;
-    s.on_body = &ClientConnection::onBody;
-    s.on_message_complete = &ClientConnection::onMessageComplete;
-    return s;
-  }();
-  return kSettings;
 }
 
 void ClientConnection::start(int fd, uv_stream_t* listener) {
@@ -126,11 +104,11 @@ void ClientConnection::onEof() {
 }
 
 void ClientConnection::execute(const char* data, size_t len) {
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  llhttp_errno_t err = parser_.execute(data, len);
   if (err == HPE_OK) return;
   if (err == HPE_PAUSED) {
     parser_waiting_ = true;
-    const char* stop = llhttp_get_error_pos(&parser_);
+    const char* stop = parser_.errorPos();
     if (stop != nullptr && stop < data + len) {
       pending_input_.append(stop, static_cast<size_t>(data + len - stop));
     }
@@ -141,7 +119,7 @@ void ClientConnection::execute(const char* data, size_t len) {
 
 void ClientConnection::rejectMalformed(llhttp_errno_t err) {
   log(LogLevel::kDebug, "client {}: bad request: {} ({})", client_ip_, llhttp_errno_name(err),
-      llhttp_get_error_reason(&parser_));
+      parser_.errorReason());
   if (exchange_active_ && response_started_) {
     abort();  // cannot answer twice: a broken body mid-response ends the connection
     return;
@@ -262,51 +240,21 @@ void ClientConnection::onClosed(uv_handle_t* handle) {
   if (--conn->open_handles_ == 0) delete conn;
 }
 
-int ClientConnection::onMessageBegin(llhttp_t* parser) {
-  auto* conn = self(parser);
-  conn->request_.clear();
-  conn->message_begun_ = true;
-  conn->armTimer(conn->worker_.headerTimeout());
-  return 0;
+void ClientConnection::onMessageBegin() {
+  message_begun_ = true;
+  armTimer(worker_.headerTimeout());
 }
 
-int ClientConnection::onUrl(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->request_.appendTarget(at, len) ? 0 : -1;
+int ClientConnection::onHeadersComplete() {
+  uv_timer_stop(&timer_);
+  return startExchange();
 }
 
-int ClientConnection::onHeaderField(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->request_.appendName(at, len) ? 0 : -1;
-}
+void ClientConnection::onBody(std::string_view data) { forwardBody(data.data(), data.size()); }
 
-int ClientConnection::onHeaderFieldComplete(llhttp_t* parser) {
-  self(parser)->request_.nameComplete();
-  return 0;
-}
-
-int ClientConnection::onHeaderValue(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->request_.appendValue(at, len) ? 0 : -1;
-}
-
-int ClientConnection::onHeaderValueComplete(llhttp_t* parser) {
-  self(parser)->request_.valueComplete();
-  return 0;
-}
-
-int ClientConnection::onHeadersComplete(llhttp_t* parser) {
-  auto* conn = self(parser);
-  uv_timer_stop(&conn->timer_);
-  return conn->startExchange();
-}
-
-int ClientConnection::onBody(llhttp_t* parser, const char* at, size_t len) {
-  self(parser)->forwardBody(at, len);
-  return 0;
-}
-
-int ClientConnection::onMessageComplete(llhttp_t* parser) {
-  auto* conn = self(parser);
-  conn->message_begun_ = false;
-  conn->finishRequestBody();
+int ClientConnection::onMessageComplete() {
+  message_begun_ = false;
+  finishRequestBody();
   return HPE_PAUSED;  // answer this request before parsing the next one
 }
 

@@ -12,7 +12,6 @@
 // client_connection.cc: socket, parser and lifecycle.
 // client_exchange.cc: routing, the upstream side and responses.
 
-#include <llhttp.h>
 #include <netinet/in.h>
 #include <uv.h>
 
@@ -20,6 +19,7 @@
 #include <string>
 
 #include "core/http_head.h"
+#include "core/http_parser.h"
 #include "core/http_rewrite.h"
 #include "core/out_queue.h"
 #include "core/upstream_connection.h"
@@ -27,7 +27,9 @@
 
 namespace gourmet::core {
 
-class ClientConnection final : public OutQueue::Owner, public UpstreamConnection::Exchange {
+class ClientConnection final : public OutQueue::Owner,
+                               public UpstreamConnection::Exchange,
+                               private HttpParser::Events {
  public:
   explicit ClientConnection(Worker& worker);
 
@@ -48,16 +50,11 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onTimer(uv_timer_t* timer);
   static void onClosed(uv_handle_t* handle);
-  static const llhttp_settings_t& settings();
-  static int onMessageBegin(llhttp_t* parser);
-  static int onUrl(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderField(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderFieldComplete(llhttp_t* parser);
-  static int onHeaderValue(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderValueComplete(llhttp_t* parser);
-  static int onHeadersComplete(llhttp_t* parser);
-  static int onBody(llhttp_t* parser, const char* at, size_t len);
-  static int onMessageComplete(llhttp_t* parser);
+  // HttpParser::Events
+  void onMessageBegin() override;
+  int onHeadersComplete() override;
+  void onBody(std::string_view data) override;
+  int onMessageComplete() override;
 
   void onData(const char* data, size_t len);
   void onEof();
@@ -94,8 +91,8 @@ class ClientConnection final : public OutQueue::Owner, public UpstreamConnection
   Worker& worker_;
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
-  llhttp_t parser_{};
-  MessageHead request_;
+  HttpParser parser_{HTTP_REQUEST, *this};
+  MessageHead& request_ = parser_.head();
   OutQueue out_;
   char client_ip_[INET6_ADDRSTRLEN] = {};
   std::string pending_input_;  // read but not parsed: pipelined requests

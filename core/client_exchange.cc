@@ -65,11 +65,11 @@ int ClientConnection::startExchange() {
   started_ms_ = uv_now(worker_.loop());
   status_ = 0;
   reason_ = "ok";
-  http10_ = parser_.http_major == 1 && parser_.http_minor == 0;
-  head_request_ = parser_.method == HTTP_HEAD;
-  keep_alive_ = llhttp_should_keep_alive(&parser_) != 0 && !worker_.draining();
+  http10_ = parser_.httpMajor() == 1 && parser_.httpMinor() == 0;
+  head_request_ = parser_.method() == HTTP_HEAD;
+  keep_alive_ = parser_.shouldKeepAlive() && !worker_.draining();
 
-  if (parser_.http_major != 1 || parser_.http_minor > 1) {
+  if (parser_.httpMajor() != 1 || parser_.httpMinor() > 1) {
     respondLocally(505, "unsupported_http_version", true);
     return HPE_PAUSED;
   }
@@ -81,7 +81,7 @@ int ClientConnection::startExchange() {
   std::string_view host = request_.find("host").value_or("");
   std::string_view path, query;
   if (!parseTarget(request_.target(), host, path, query) ||
-      (path == "*" && parser_.method != HTTP_OPTIONS) || !validHost(host)) {
+      (path == "*" && parser_.method() != HTTP_OPTIONS) || !validHost(host)) {
     respondLocally(400, "bad_request_target", true);
     return HPE_PAUSED;
   }
@@ -95,13 +95,13 @@ int ClientConnection::startExchange() {
   }
 
   request_body_ = BodyFraming::kNone;
-  if ((parser_.flags & F_CHUNKED) != 0) {
+  if (parser_.chunked()) {
     request_body_ = BodyFraming::kChunked;
-  } else if ((parser_.flags & F_CONTENT_LENGTH) != 0) {
+  } else if (parser_.hasContentLength()) {
     request_body_ = BodyFraming::kContentLength;
   }
   bool has_body = request_body_ == BodyFraming::kChunked ||
-                  (request_body_ == BodyFraming::kContentLength && parser_.content_length > 0);
+                  (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   generation_ = worker_.pin();
   const Route* route = generation_ == nullptr ? nullptr
@@ -129,14 +129,14 @@ int ClientConnection::startExchange() {
   upstream_failed_ = false;
 
   UpstreamRequest upstream{
-      .method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      .method = parser_.methodName(),
       .path = forwarded_path_,
       .query = query,
       .host = host,
       .client_ip = client_ip_,
       .client_http10 = http10_,
       .body = request_body_,
-      .content_length = parser_.content_length,
+      .content_length = parser_.contentLength(),
   };
   writeUpstreamRequestHead(request_, upstream, upstream_head_);
   if (expects_continue && has_body) out_.append(kContinue);
@@ -194,7 +194,7 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   local_response_ = response_started_ = response_complete_ = true;
   if (status >= 500) {
     log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_,
-        llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)), request_.target(), status,
+        parser_.methodName(), request_.target(), status,
         reason);
   }
 }
@@ -214,7 +214,7 @@ void ClientConnection::writeAccessLog() {
   if (log == nullptr) return;
   AccessLogEntry entry{
       .client_ip = client_ip_,
-      .method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      .method = parser_.methodName(),
       .target = request_.target(),
       .upstream = cluster_ != nullptr ? std::string_view(cluster_->cluster->servers[server_index_]->address)
                                       : std::string_view(),
@@ -256,7 +256,7 @@ void ClientConnection::finishExchange() {
   }
   if (parser_waiting_) {
     parser_waiting_ = false;
-    llhttp_resume(&parser_);
+    parser_.resume();
   }
   armTimer(worker_.idleTimeout());
 }
@@ -333,7 +333,7 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
   }
   upstream_failed_ = true;
   log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
-      upstreamErrorReason(error), llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)),
+      upstreamErrorReason(error), parser_.methodName(),
       forwarded_path_);
   if (response_started_) {
     reason_ = upstreamErrorReason(error);

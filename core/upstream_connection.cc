@@ -7,8 +7,6 @@
 namespace gourmet::core {
 namespace {
 
-UpstreamConnection* self(llhttp_t* parser) { return static_cast<UpstreamConnection*>(parser->data); }
-
 std::optional<Millis> parseKeepAliveTimeout(std::string_view value) {
   std::optional<Millis> result;
   forEachToken(value, [&](std::string_view token) {
@@ -34,26 +32,6 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, ReadBufferPool& buffers,
   tcp_.data = this;
   timer_.data = this;
   open_handles_ = 2;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings());
-  parser_.data = this;
-}
-
-const llhttp_settings_t& UpstreamConnection::settings() {
-  static const llhttp_settings_t kSettings = [] {
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_message_begin = &UpstreamConnection::onMessageBegin;
-    s.on_status = &UpstreamConnection::onStatus;
-    s.on_header_field = &UpstreamConnection::onHeaderField;
-    s.on_header_field_complete = &UpstreamConnection::onHeaderFieldComplete;
-    s.on_header_value = &UpstreamConnection::onHeaderValue;
-    s.on_header_value_complete = &UpstreamConnection::onHeaderValueComplete;
-    s.on_headers_complete = &UpstreamConnection::onHeadersComplete;
-    s.on_body = &UpstreamConnection::onBody;
-    s.on_message_complete = &UpstreamConnection::onMessageComplete;
-    return s;
-  }();
-  return kSettings;
 }
 
 void UpstreamConnection::connect(const sockaddr_storage& address, Millis timeout) {
@@ -90,8 +68,7 @@ void UpstreamConnection::attach(Exchange* exchange, Millis response_timeout) {
   head_done_ = complete_ = reusable_ = informational_ = false;
   response_bytes_ = 0;
   keepalive_hint_.reset();
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings());
-  parser_.data = this;
+  parser_.reset();
   if (state_ == State::kActive) {
     armTimer(response_timeout_);
     resumeReading();
@@ -127,15 +104,9 @@ void UpstreamConnection::resumeReading() {
   }
 }
 
-bool UpstreamConnection::http10() const {
-  return parser_.http_major == 1 && parser_.http_minor == 0;
-}
-
-bool UpstreamConnection::chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
-
 std::optional<uint64_t> UpstreamConnection::contentLength() const {
-  if (!head_done_ || (parser_.flags & F_CONTENT_LENGTH) == 0) return std::nullopt;
-  return content_length_;
+  if (!head_done_ || !parser_.hasContentLength()) return std::nullopt;
+  return parser_.contentLength();
 }
 
 void UpstreamConnection::enterIdle(Millis timeout) {
@@ -222,13 +193,13 @@ void UpstreamConnection::handleData(const char* data, size_t len) {
   }
   response_bytes_ += len;
   if (head_done_) armTimer(response_timeout_);
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  llhttp_errno_t err = parser_.execute(data, len);
   if (err == HPE_OK) {
     if (exchange_ != nullptr) exchange_->onUpstreamReadEnd();
     return;
   }
   if (err == HPE_PAUSED && complete_) {
-    if (llhttp_get_error_pos(&parser_) != data + len) reusable_ = false;  // trailing garbage
+    if (parser_.errorPos() != data + len) reusable_ = false;  // trailing garbage
     uv_timer_stop(&timer_);
     exchange_->onUpstreamComplete(*this);
     return;
@@ -242,7 +213,7 @@ void UpstreamConnection::handleEof() {
     return;
   }
   // A close-delimited body ends here; anything else is cut short.
-  if (head_done_ && !complete_ && needsEof()) llhttp_finish(&parser_);
+  if (head_done_ && !complete_ && needsEof()) parser_.finish();
   if (complete_) {
     reusable_ = false;
     uv_timer_stop(&timer_);
@@ -264,64 +235,32 @@ void UpstreamConnection::onWriteError(OutQueue&, int) {
   }
 }
 
-int UpstreamConnection::onMessageBegin(llhttp_t* parser) {
-  auto* conn = self(parser);
-  conn->head_.clear();
-  conn->informational_ = false;
-  return 0;
-}
+void UpstreamConnection::onMessageBegin() { informational_ = false; }
 
-int UpstreamConnection::onStatus(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->head_.appendTarget(at, len) ? 0 : -1;
-}
-
-int UpstreamConnection::onHeaderField(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->head_.appendName(at, len) ? 0 : -1;
-}
-
-int UpstreamConnection::onHeaderFieldComplete(llhttp_t* parser) {
-  self(parser)->head_.nameComplete();
-  return 0;
-}
-
-int UpstreamConnection::onHeaderValue(llhttp_t* parser, const char* at, size_t len) {
-  return self(parser)->head_.appendValue(at, len) ? 0 : -1;
-}
-
-int UpstreamConnection::onHeaderValueComplete(llhttp_t* parser) {
-  self(parser)->head_.valueComplete();
-  return 0;
-}
-
-int UpstreamConnection::onHeadersComplete(llhttp_t* parser) {
-  auto* conn = self(parser);
-  int status = parser->status_code;
+int UpstreamConnection::onHeadersComplete() {
+  int status = parser_.status();
   if (status == 101) return -1;  // we never ask to upgrade
   if (status >= 100 && status < 200) {
-    conn->informational_ = true;  // 100 Continue and friends: gourmet answered the client itself
+    informational_ = true;  // 100 Continue and friends: gourmet answered the client itself
     return 0;
   }
-  if (conn->exchange_ == nullptr) return -1;
-  conn->head_done_ = true;
-  conn->content_length_ = parser->content_length;
-  if (auto keep_alive = conn->head_.find("keep-alive")) {
-    conn->keepalive_hint_ = parseKeepAliveTimeout(*keep_alive);
+  if (exchange_ == nullptr) return -1;
+  head_done_ = true;
+  if (auto keep_alive = parser_.head().find("keep-alive")) {
+    keepalive_hint_ = parseKeepAliveTimeout(*keep_alive);
   }
-  return conn->exchange_->onUpstreamHead(*conn) ? 1 : 0;
+  return exchange_->onUpstreamHead(*this) ? 1 : 0;
 }
 
-int UpstreamConnection::onBody(llhttp_t* parser, const char* at, size_t len) {
-  auto* conn = self(parser);
-  if (conn->exchange_ != nullptr) conn->exchange_->onUpstreamBody({at, len});
-  return 0;
+void UpstreamConnection::onBody(std::string_view data) {
+  if (exchange_ != nullptr) exchange_->onUpstreamBody(data);
 }
 
-int UpstreamConnection::onMessageComplete(llhttp_t* parser) {
-  auto* conn = self(parser);
-  if (conn->informational_) return 0;
-  conn->complete_ = true;
-  conn->reusable_ = llhttp_should_keep_alive(parser) != 0;
-  ++conn->requests_served_;
+int UpstreamConnection::onMessageComplete() {
+  if (informational_) return 0;
+  complete_ = true;
+  reusable_ = parser_.shouldKeepAlive();
+  ++requests_served_;
   return HPE_PAUSED;  // hand completion to the exchange outside the parser
 }
 

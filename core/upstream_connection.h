@@ -7,7 +7,6 @@
 // and errors through the Exchange interface, always from outside the parser
 // for completion and errors, so it may release or close the connection there.
 
-#include <llhttp.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -16,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/http_head.h"
+#include "core/http_parser.h"
 #include "core/out_queue.h"
 #include "core/read_buffer_pool.h"
 #include "core/upstream_error.h"
@@ -24,7 +24,7 @@ namespace gourmet::core {
 
 class UpstreamPool;
 
-class UpstreamConnection final : public OutQueue::Owner {
+class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Events {
  public:
   class Exchange {
    public:
@@ -67,12 +67,12 @@ class UpstreamConnection final : public OutQueue::Owner {
   void resumeReading();
 
   // Facts about the response being received.
-  const MessageHead& head() const { return head_; }
-  int status() const { return llhttp_get_status_code(const_cast<llhttp_t*>(&parser_)); }
-  bool http10() const;
-  bool chunked() const;
+  const MessageHead& head() const { return parser_.head(); }
+  int status() const { return parser_.status(); }
+  bool http10() const { return parser_.httpMajor() == 1 && parser_.httpMinor() == 0; }
+  bool chunked() const { return parser_.chunked(); }
   std::optional<uint64_t> contentLength() const;
-  bool needsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
+  bool needsEof() const { return parser_.needsEof(); }
   // Whether the server allows another request on this connection.
   bool reusable() const { return reusable_; }
   // The server's `Keep-Alive: timeout=N`, when it sent one.
@@ -104,17 +104,11 @@ class UpstreamConnection final : public OutQueue::Owner {
   void onDrained(OutQueue& queue) override;
   void onWriteError(OutQueue& queue, int status) override;
 
-  // llhttp callbacks
-  static int onMessageBegin(llhttp_t* parser);
-  static int onStatus(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderField(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderFieldComplete(llhttp_t* parser);
-  static int onHeaderValue(llhttp_t* parser, const char* at, size_t len);
-  static int onHeaderValueComplete(llhttp_t* parser);
-  static int onHeadersComplete(llhttp_t* parser);
-  static int onBody(llhttp_t* parser, const char* at, size_t len);
-  static int onMessageComplete(llhttp_t* parser);
-  static const llhttp_settings_t& settings();
+  // HttpParser::Events
+  void onMessageBegin() override;
+  int onHeadersComplete() override;
+  void onBody(std::string_view data) override;
+  int onMessageComplete() override;
 
   uv_loop_t* loop_;
   ReadBufferPool& buffers_;
@@ -122,15 +116,13 @@ class UpstreamConnection final : public OutQueue::Owner {
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
   uv_connect_t connect_req_{};
-  llhttp_t parser_{};
-  MessageHead head_;
+  HttpParser parser_{HTTP_RESPONSE, *this};
   OutQueue out_;
   Exchange* exchange_ = nullptr;
   State state_ = State::kConnecting;
   Millis response_timeout_{0};
   std::optional<Millis> keepalive_hint_;
   uint64_t response_bytes_ = 0;
-  uint64_t content_length_ = 0;
   uint32_t requests_served_ = 0;
   int open_handles_ = 0;
   int connect_error_ = 0;  // a connect that failed before reaching the loop

@@ -1,6 +1,7 @@
 #include "core/snapshot.h"
 
 #include <atomic>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,16 @@ namespace gourmet::core {
 namespace {
 
 std::atomic<size_t> g_live_snapshots{0};
+
+// One random seed per process for the random-based balancers: two gourmet
+// processes should not make the same "random" choices in lockstep.
+uint64_t processSeed() {
+  static const uint64_t seed = [] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }();
+  return seed;
+}
 
 Result<Cluster> buildCluster(const UpstreamConfig& upstream,
                              const std::vector<ResolvedServer>& servers,
@@ -22,6 +33,12 @@ Result<Cluster> buildCluster(const UpstreamConfig& upstream,
     return fail(fmt::format("{}unknown balancer '{}'", upstream.balancer_pos.prefix(),
                             upstream.balancer));
   }
+  cluster.balancer_params = upstream.balancer_params;
+  cluster.balancer_params.seed = processSeed();
+  cluster.slow_start = upstream.slow_start;
+  auto hash_key = HashKeySource::parse(upstream.hash_on);
+  if (!hash_key) return fail(upstream.hash_on_pos.prefix() + hash_key.error().message);
+  cluster.hash_key = std::move(*hash_key);
   cluster.connect_timeout = upstream.connect_timeout;
   cluster.response_timeout = upstream.response_timeout;
   cluster.keepalive_timeout = upstream.keepalive_timeout;

@@ -220,6 +220,12 @@ void Worker::switchListener() {
 }
 
 void Worker::closeListener(Listener* listener) {
+  // Our descriptor is a dup: closing it alone would leave the socket
+  // listening through the ListenerSet's copy (snapshots may hold it for a
+  // while), completing connections nobody accepts. Shutting the socket down
+  // stops the listening itself, so new connections are refused at once.
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->tcp), &fd) == 0) ::shutdown(fd, SHUT_RDWR);
   uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp),
            [](uv_handle_t* handle) { delete static_cast<Listener*>(handle->data); });
 }

@@ -87,6 +87,27 @@ std::string yamlQuote(std::string_view s) {
   return out + "\"";
 }
 
+// The lines that end a reload, whichever way it went.
+const std::vector<std::string_view> kReloadOutcomes = {
+    "] reload: version ", "] reload: configuration unchanged", "] reload failed"};
+
+// Complete lines of `text` (a trailing partial line is still being written)
+// that contain any of `needles`.
+std::vector<std::string> linesContaining(const std::string& text,
+                                         const std::vector<std::string_view>& needles) {
+  std::vector<std::string> out;
+  for (size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string_view line(text.data() + at, end - at);
+    for (const auto needle : needles) {
+      if (line.find(needle) != std::string_view::npos) {
+        out.emplace_back(line);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -154,8 +175,9 @@ ProcessResult runGourmet(const std::vector<std::string>& args, Millis timeout) {
   return result;
 }
 
-GourmetProcess::GourmetProcess(const std::string& yaml, std::vector<std::string> extra_args) {
-  config_ = dir_.write("gourmet.yaml", yaml);
+GourmetProcess::GourmetProcess(const std::string& config, std::vector<std::string> extra_args,
+                               const std::string& config_name) {
+  config_ = dir_.write(config_name, config);
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
     failure_ = "pipe2 failed";
@@ -227,6 +249,41 @@ bool GourmetProcess::waitForStderr(std::string_view needle, Millis timeout) cons
   }) && stderr_.find(needle) != std::string::npos;
 }
 
+std::vector<std::string> GourmetProcess::stderrLines(std::string_view needle) const {
+  std::lock_guard lock(mu_);
+  return linesContaining(stderr_, {needle});
+}
+
+bool GourmetProcess::waitForStderrLines(std::string_view needle, size_t n, Millis timeout) const {
+  std::unique_lock lock(mu_);
+  const auto enough = [&] { return linesContaining(stderr_, {needle}).size() >= n; };
+  return cv_.wait_for(lock, timeout, [&] { return enough() || stderr_closed_; }) && enough();
+}
+
+void GourmetProcess::rewriteConfig(std::string_view content) const {
+  const auto next = dir_.write("next-" + config_.filename().string(), content);
+  std::filesystem::rename(next, config_);
+}
+
+std::vector<std::string> GourmetProcess::reloadOutcomes() const {
+  std::lock_guard lock(mu_);
+  return linesContaining(stderr_, kReloadOutcomes);
+}
+
+std::optional<std::string> GourmetProcess::reload(Millis timeout) const {
+  std::unique_lock lock(mu_);
+  const size_t before = linesContaining(stderr_, kReloadOutcomes).size();
+  if (pid_ <= 0 || exit_status_) return std::nullopt;
+  ::kill(pid_, SIGHUP);
+  std::vector<std::string> outcomes;
+  cv_.wait_for(lock, timeout, [&] {
+    outcomes = linesContaining(stderr_, kReloadOutcomes);
+    return outcomes.size() > before || stderr_closed_;
+  });
+  if (outcomes.size() <= before) return std::nullopt;
+  return outcomes[before];
+}
+
 std::optional<long> GourmetProcess::statusKib(std::string_view field) const {
   if (pid_ <= 0 || exit_status_) return std::nullopt;
   std::ifstream in(fmt::format("/proc/{}/status", pid_));
@@ -262,8 +319,10 @@ std::string GourmetProcess::describe() const {
 }
 
 std::string ConfigSpec::yaml() const {
-  std::string out = fmt::format(
-      "server:\n  address: 127.0.0.1\n  port: 0\n  workers: {}\n  locations:\n", workers);
+  std::string out =
+      fmt::format("server:\n  address: 127.0.0.1\n  port: {}\n  workers: {}\n", port, workers);
+  if (drain_timeout) out += fmt::format("  drain_timeout: {}\n", *drain_timeout);
+  out += "  locations:\n";
   for (const auto& l : locations) {
     out += fmt::format("    - path: {}\n      upstream: {}\n", yamlQuote(l.path), l.upstream);
     if (l.rewrite) out += fmt::format("      rewrite: {}\n", yamlQuote(*l.rewrite));
@@ -330,6 +389,44 @@ BlackholePort::~BlackholePort() {
 }
 
 std::string BlackholePort::address() const { return fmt::format("127.0.0.1:{}", port_); }
+
+uint16_t probeFreePort() {
+  uint16_t port = 0;
+  const int fd = listenOnLoopback(1, &port);
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+bool connectionRefused(uint16_t port, Millis timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  int err = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    err = errno;
+    pollfd p{fd, POLLOUT, 0};
+    if (err == EINPROGRESS && ::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+  }
+  ::close(fd);
+  return err == ECONNREFUSED;
+}
+
+void Gate::open() {
+  std::lock_guard lock(mu_);
+  open_ = true;
+  cv_.notify_all();
+}
+
+bool Gate::wait(Millis timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return open_; });
+}
 
 int countListeningSockets(uint16_t port) {
   std::ifstream in("/proc/net/tcp");

@@ -48,10 +48,12 @@ struct ProcessResult {
 // Runs `gourmet ARGS...` to completion (killed at the deadline).
 ProcessResult runGourmet(const std::vector<std::string>& args, Millis timeout = 10s);
 
-// gourmet serving a YAML config until stopped.
+// gourmet serving a config until stopped. `config_name` is the file's name
+// in a private directory; its extension picks the format (.yaml, .toml).
 class GourmetProcess {
  public:
-  GourmetProcess(const std::string& yaml, std::vector<std::string> extra_args = {});
+  GourmetProcess(const std::string& config, std::vector<std::string> extra_args = {},
+                 const std::string& config_name = "gourmet.yaml");
   ~GourmetProcess();
   GourmetProcess(const GourmetProcess&) = delete;
   GourmetProcess& operator=(const GourmetProcess&) = delete;
@@ -64,6 +66,19 @@ class GourmetProcess {
 
   std::string stderrText() const;
   bool waitForStderr(std::string_view needle, Millis timeout) const;
+  // Complete stderr lines (without their newline) that contain `needle`.
+  std::vector<std::string> stderrLines(std::string_view needle) const;
+  // Until at least `n` complete lines contain `needle`.
+  bool waitForStderrLines(std::string_view needle, size_t n, Millis timeout) const;
+
+  // Replaces the config file (atomically: a reload never reads half of it).
+  void rewriteConfig(std::string_view content) const;
+  // Sends SIGHUP and returns the line that tells how that reload ended
+  // ("reload: version N: ...", "reload: configuration unchanged, ..." or
+  // "reload failed ..."); nullopt when none comes within `timeout`.
+  std::optional<std::string> reload(Millis timeout = 5s) const;
+  // Every reload outcome line so far, in order.
+  std::vector<std::string> reloadOutcomes() const;
   // A field of /proc/PID/status in KiB ("VmHWM", "VmRSS").
   std::optional<long> statusKib(std::string_view field) const;
   std::optional<long> peakRssKib() const { return statusKib("VmHWM"); }
@@ -112,6 +127,8 @@ struct LocationSpec {
 };
 struct ConfigSpec {
   int workers = 2;
+  uint16_t port = 0;
+  std::optional<std::string> drain_timeout;  // server.drain_timeout, e.g. "300ms"
   std::vector<LocationSpec> locations = {LocationSpec{}};
   std::vector<UpstreamSpec> upstreams;
 
@@ -155,6 +172,28 @@ class BlackholePort {
 // Listening TCP sockets on 127.0.0.1:port, from /proc/net/tcp. gourmet opens
 // one per worker (SO_REUSEPORT), which makes the worker count observable.
 int countListeningSockets(uint16_t port);
+
+// A port that was free a moment ago: bound to 127.0.0.1:0, read back and
+// closed (only for tests that need the proxy itself to bind a given port).
+uint16_t probeFreePort();
+
+// True when connecting to 127.0.0.1:port is refused (RST), as opposed to
+// accepted or left pending.
+bool connectionRefused(uint16_t port, Millis timeout = 1s);
+
+// A one-shot latch for origin handlers that must hold an answer until the
+// test lets them go. wait() is bounded so a failed test never hangs its
+// origin's threads.
+class Gate {
+ public:
+  void open();
+  bool wait(Millis timeout) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool open_ = false;
+};
 
 // Polls `condition` until it holds or `timeout` passes.
 template <class F>

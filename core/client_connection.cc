@@ -50,7 +50,16 @@ void ClientConnection::armTimer(Millis timeout) {
 
 void ClientConnection::onTimer(uv_timer_t* timer) {
   auto* conn = static_cast<ClientConnection*>(timer->data);
-  if (conn->exchange_active_) return;  // upstream timers own this phase
+  if (conn->exchange_active_) {
+    if (conn->request_complete_) return;  // upstream timers own this phase
+    // The client stopped sending its body.
+    if (conn->response_started_) {
+      conn->abort();
+    } else {
+      conn->failRequestBody(408, "client_body_timeout");
+    }
+    return;
+  }
   if (conn->message_begun_) {
     // Slow or stalled head (slowloris): say so, then hang up.
     conn->exchange_active_ = true;
@@ -79,6 +88,7 @@ void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf
 
 void ClientConnection::onData(const char* data, size_t len) {
   if (closing_ || closed_) return;
+  if (exchange_active_ && !request_complete_) armTimer(worker_.bodyTimeout());
   if (parser_waiting_ || !pending_input_.empty()) {
     pending_input_.append(data, len);
   } else {
@@ -242,12 +252,15 @@ void ClientConnection::onClosed(uv_handle_t* handle) {
 
 void ClientConnection::onMessageBegin() {
   message_begun_ = true;
+  request_.setLimits(worker_.limits().head);
   armTimer(worker_.headerTimeout());
 }
 
 int ClientConnection::onHeadersComplete() {
   uv_timer_stop(&timer_);
-  return startExchange();
+  int rc = startExchange();
+  if (exchange_active_ && !local_response_ && !request_complete_) armTimer(worker_.bodyTimeout());
+  return rc;
 }
 
 void ClientConnection::onBody(std::string_view data) { forwardBody(data.data(), data.size()); }

@@ -75,6 +75,7 @@ class ClientConnection final : public OutQueue::Owner,
   bool parseTarget(std::string_view target, std::string_view& host, std::string_view& path,
                    std::string_view& query);
   void forwardBody(const char* data, size_t len);
+  void failRequestBody(int status, std::string_view reason);
   void finishRequestBody();
   void respondLocally(int status, std::string_view reason, bool close_after);
   void connectUpstream(bool fresh);
@@ -108,6 +109,7 @@ class ClientConnection final : public OutQueue::Owner,
   std::string forwarded_path_;
   std::string route_scratch_;
   uint64_t body_forwarded_ = 0;
+  uint64_t max_body_size_ = 0;  // 0 = unlimited
   uint64_t bytes_sent_ = 0;  // response bytes queued to the client
   uint64_t started_ms_ = 0;  // loop time when the head was complete
   uint64_t upstream_started_ns_ = 0;  // when the server was picked (latency for balancers)

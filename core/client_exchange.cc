@@ -104,12 +104,17 @@ int ClientConnection::startExchange() {
                   (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   generation_ = worker_.pin();
-  const Route* route = generation_ == nullptr ? nullptr
-                                              : generation_->snapshot->router.match(
-                                                    host, path, forwarded_path_, route_scratch_);
+  const Route* route =
+      generation_->snapshot->router.match(host, path, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
+  }
+  max_body_size_ = route->max_body_size.value_or(generation_->snapshot->limits.max_body_size);
+  if (max_body_size_ != 0 && request_body_ == BodyFraming::kContentLength &&
+      parser_.contentLength() > max_body_size_) {
+    respondLocally(413, "body_too_large", true);
+    return HPE_PAUSED;
   }
   cluster_ = &generation_->clusters[route->cluster];
   balancers::PickContext pick{.now_ms = started_ms_};
@@ -165,11 +170,34 @@ void ClientConnection::forwardBody(const char* data, size_t len) {
     upstream_->send({data, len});
   }
   body_forwarded_ += len;
+  if (max_body_size_ != 0 && body_forwarded_ > max_body_size_) {
+    failRequestBody(413, "body_too_large");  // a chunked body grew past the limit
+    return;
+  }
   upstream_->requestProgress();
   if (upstream_->out().aboveHigh()) {
     upstream_backpressure_ = true;
     updateReading();
   }
+}
+
+// The request body cannot go on (too large, too slow): the upstream got part
+// of it, so that connection is dropped, and the client hears why unless its
+// response has already begun.
+void ClientConnection::failRequestBody(int status, std::string_view reason) {
+  if (upstream_ != nullptr) {
+    upstream_->close();
+    upstream_ = nullptr;
+  }
+  upstream_failed_ = false;
+  if (response_started_) {
+    keep_alive_ = false;
+    closing_ = true;
+    response_complete_ = true;
+  } else {
+    respondLocally(status, reason, true);
+  }
+  drive();
 }
 
 void ClientConnection::finishRequestBody() {

@@ -36,6 +36,17 @@ bool isHostName(std::string_view host) {
   return true;
 }
 
+// RFC 9110 token: what header names (and cookie names, RFC 6265) are made of.
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // Keeps the problem that comes first in the file, so that the order in which
 // the checks run does not decide which error the operator sees.
 class FirstProblem {
@@ -64,6 +75,22 @@ class FirstProblem {
   std::string message_;
 };
 
+// What hash_on names, or why it names nothing ("" when fine).
+std::string hashOnProblem(std::string_view hash_on) {
+  if (hash_on == "client_ip" || hash_on == "path") return {};
+  for (std::string_view kind : {"header", "cookie"}) {
+    if (hash_on.size() <= kind.size() || !hash_on.starts_with(kind) ||
+        hash_on[kind.size()] != ':') {
+      continue;
+    }
+    const std::string_view name = hash_on.substr(kind.size() + 1);
+    if (isToken(name)) return {};
+    return fmt::format("hash_on '{}' has an invalid {} name '{}' (expected a token such as X-User)",
+                       hash_on, kind, name);
+  }
+  return fmt::format("invalid hash_on '{}' (expected {})", hash_on, kHashOnForms);
+}
+
 // Each check below reports its element's first problem (in `out`).
 void checkUpstream(const UpstreamConfig& upstream, FirstProblem& out) {
   if (upstream.name.empty()) return out.add(upstream.pos, "upstream name is empty");
@@ -71,6 +98,18 @@ void checkUpstream(const UpstreamConfig& upstream, FirstProblem& out) {
     return out.add(upstream.balancer_pos,
                    fmt::format("unknown balancer '{}' (known: {})", upstream.balancer,
                                fmt::join(balancers::balancerNames(), ", ")));
+  }
+  const bool hashing = upstream.balancer == "hash";
+  if (hashing && upstream.hash_on.empty()) {
+    return out.add(upstream.balancer_pos,
+                   fmt::format("balancer 'hash' needs hash_on ({})", kHashOnForms));
+  }
+  if (!upstream.hash_on.empty()) {
+    // A key no balancer reads would let the operator believe in stickiness.
+    if (!hashing) return out.add(upstream.hash_on_pos, "hash_on is only used by balancer 'hash'");
+    if (std::string problem = hashOnProblem(upstream.hash_on); !problem.empty()) {
+      return out.add(upstream.hash_on_pos, std::move(problem));
+    }
   }
   if (upstream.provider.empty()) return out.add(upstream.provider_pos, "provider is empty");
   if (upstream.servers.empty()) {
@@ -117,6 +156,14 @@ void checkLocation(const LocationConfig& location, const Config& config, FirstPr
 }
 
 }  // namespace
+
+bool isPrime(int64_t n) {
+  if (n < 2) return false;
+  for (int64_t d = 2; d * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
 
 std::string SourcePos::prefix() const {
   if (line <= 0) return file.empty() ? std::string() : fmt::format("{}: ", file);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "balancers/balancer.h"
 #include "core/error.h"
 
 namespace gourmet::core {
@@ -50,6 +51,17 @@ struct UpstreamConfig {
   // server announces a shorter `Keep-Alive: timeout=`).
   Millis keepalive_timeout{15000};
   uint32_t keepalive = 64;  // idle connections kept per worker per server
+  // Balancer settings. Each algorithm reads the ones it knows; the others
+  // are accepted and ignored (decay with round_robin, say), so a config stays
+  // valid when only `balancer:` changes. Ranges are checked by the loader;
+  // `seed` is not configurable and stays 0.
+  balancers::BalancerParams balancer_params;
+  balancers::SlowStart slow_start;  // window 0 = off
+  // The key `balancer: hash` hashes: "client_ip", "path", "header:NAME" or
+  // "cookie:NAME" (NAME an HTTP token, as written); "" = none. Required by
+  // `hash`, refused with any other balancer (validateConfig).
+  std::string hash_on;
+  SourcePos hash_on_pos;
   SourcePos pos;
 };
 
@@ -103,9 +115,20 @@ inline constexpr int64_t kMaxWorkers = 1024;
 inline constexpr int64_t kMaxWeight = 1'000'000;
 inline constexpr int64_t kMaxMaxFail = 1'000'000;
 inline constexpr int64_t kMaxKeepalive = 1'000'000;
+inline constexpr int64_t kMaxChoiceCount = 100;
+// Maglev lookup tables: a prime size in this range (Maglev's paper uses
+// 65537 for up to a few hundred servers).
+inline constexpr int64_t kMinTableSize = 7;
+inline constexpr int64_t kMaxTableSize = 1'000'003;
+// The forms of hash_on, for messages.
+inline constexpr std::string_view kHashOnForms = "client_ip, path, header:NAME or cookie:NAME";
+
+// Trial division: meant for table sizes, not for large numbers.
+bool isPrime(int64_t n);
 
 // What every loader checks on the model it built, whatever the syntax:
-// upstream names, balancer and provider names, non-empty server lists, each
+// upstream names, balancer and provider names, hash_on (its form, present
+// exactly when the balancer is `hash`), non-empty server lists, each
 // location's regex, rewrite and upstream, and at least one location. Returns
 // the problem that comes first in the file.
 Result<void> validateConfig(const Config& config);

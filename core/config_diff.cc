@@ -23,8 +23,21 @@ bool sameServers(const std::vector<ServerConfig>& a, const std::vector<ServerCon
   return true;
 }
 
+// The configurable parameters (the seed is not one).
+bool sameParams(const balancers::BalancerParams& a, const balancers::BalancerParams& b) {
+  return a.choice_count == b.choice_count && a.active_request_bias == b.active_request_bias &&
+         a.decay == b.decay && a.default_rtt == b.default_rtt && a.table_size == b.table_size;
+}
+
+bool sameSlowStart(const balancers::SlowStart& a, const balancers::SlowStart& b) {
+  return a.window == b.window && a.aggression == b.aggression &&
+         a.min_weight_percent == b.min_weight_percent;
+}
+
 bool sameUpstream(const UpstreamConfig& a, const UpstreamConfig& b) {
-  return a.balancer == b.balancer && a.provider == b.provider &&
+  return a.balancer == b.balancer && a.hash_on == b.hash_on &&
+         sameParams(a.balancer_params, b.balancer_params) &&
+         sameSlowStart(a.slow_start, b.slow_start) && a.provider == b.provider &&
          a.connect_timeout == b.connect_timeout && a.response_timeout == b.response_timeout &&
          a.keepalive_timeout == b.keepalive_timeout && a.keepalive == b.keepalive &&
          sameServers(a.servers, b.servers);

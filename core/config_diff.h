@@ -14,8 +14,9 @@
 namespace gourmet::core {
 
 struct ConfigDiff {
-  // Upstreams by name. "Changed": any setting, or its server list (address,
-  // weight, max_fail, fail_timeout, and their order) differs.
+  // Upstreams by name. "Changed": any setting (balancer parameters and
+  // slow_start included), or its server list (address, weight, max_fail,
+  // fail_timeout, and their order) differs.
   std::vector<std::string> upstreams_added, upstreams_removed, upstreams_changed;
   // Servers across all upstreams, keyed by upstream and address: the servers
   // of an added (removed) upstream count as added (removed); "changed" is a

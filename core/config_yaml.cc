@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,14 @@ constexpr std::string_view kServerSectionKeys[] = {"address",
 constexpr std::string_view kLocationKeys[] = {"path",      "location", "upstream",
                                               "http_pass", "rewrite",  "match"};
 constexpr std::string_view kUpstreamKeys[] = {
-    "balancer",          "provider",  "connect_timeout", "response_timeout",
-    "keepalive_timeout", "keepalive", "servers"};
+    "balancer",  "hash_on",         "choice_count",     "active_request_bias",
+    "decay",     "default_rtt",     "table_size",       "slow_start",
+    "provider",  "connect_timeout", "response_timeout", "keepalive_timeout",
+    "keepalive", "servers"};
+constexpr std::string_view kSlowStartKeys[] = {"window", "aggression", "min_weight_percent"};
 constexpr std::string_view kServerKeys[] = {"path", "address", "weight", "max_fail",
                                             "fail_timeout"};
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // Builds a Config from the document root. Each method returns the first
 // problem of shape or type it meets, in file order; validateConfig then checks
@@ -188,7 +193,8 @@ class Loader {
   Result<UpstreamConfig> readUpstream(const YamlEntry& named) const {
     UpstreamConfig upstream;
     upstream.name = named.key;
-    upstream.pos = upstream.balancer_pos = upstream.provider_pos = in_.pos(named.key_node);
+    upstream.pos = upstream.balancer_pos = upstream.provider_pos = upstream.hash_on_pos =
+        in_.pos(named.key_node);
     const std::string what = fmt::format("upstream '{}'", upstream.name);
     auto map = in_.map(named, what, kUpstreamKeys);
     if (!map) return tl::unexpected(map.error());
@@ -198,6 +204,19 @@ class Loader {
         done = in_.setString(entry, upstream.balancer);
         upstream.balancer_pos = in_.pos(entry);
       }
+      if (entry.key == "hash_on") done = setHashOn(entry, upstream);
+      // Every balancer accepts every parameter (see UpstreamConfig).
+      balancers::BalancerParams& params = upstream.balancer_params;
+      if (entry.key == "choice_count") {
+        done = in_.setInteger(entry, 1, kMaxChoiceCount, params.choice_count);
+      }
+      if (entry.key == "active_request_bias") {
+        done = in_.setNumber(entry, 0, kInfinity, params.active_request_bias);
+      }
+      if (entry.key == "decay") done = in_.setPositiveDuration(entry, params.decay);
+      if (entry.key == "default_rtt") done = in_.setPositiveDuration(entry, params.default_rtt);
+      if (entry.key == "table_size") done = setTableSize(entry, params.table_size);
+      if (entry.key == "slow_start") done = readSlowStart(entry, upstream.slow_start);
       if (entry.key == "provider") {
         done = in_.setString(entry, upstream.provider);
         upstream.provider_pos = in_.pos(entry);
@@ -215,6 +234,45 @@ class Loader {
       return in_.error(upstream.pos, fmt::format("{} has no servers (add servers: [...])", what));
     }
     return upstream;
+  }
+
+  // What hash_on means, and whether the balancer uses it, is for
+  // validateConfig; only an explicit "" is refused here ("" means none).
+  Result<void> setHashOn(const YamlEntry& entry, UpstreamConfig& upstream) const {
+    if (auto done = in_.setString(entry, upstream.hash_on); !done) return done;
+    upstream.hash_on_pos = in_.pos(entry);
+    if (upstream.hash_on.empty()) {
+      return in_.error(upstream.hash_on_pos,
+                       fmt::format("invalid hash_on '' (expected {})", kHashOnForms));
+    }
+    return {};
+  }
+
+  Result<void> setTableSize(const YamlEntry& entry, uint32_t& out) const {
+    uint32_t size = 0;
+    if (auto done = in_.setInteger(entry, kMinTableSize, kMaxTableSize, size); !done) return done;
+    if (!isPrime(size)) {
+      return in_.error(in_.pos(entry), fmt::format("table_size {} is not a prime", size));
+    }
+    out = size;
+    return {};
+  }
+
+  Result<void> readSlowStart(const YamlEntry& section, balancers::SlowStart& out) const {
+    auto map = in_.map(section, "slow_start", kSlowStartKeys);
+    if (!map) return tl::unexpected(map.error());
+    balancers::SlowStart slow_start;
+    for (const YamlEntry& entry : map->entries) {
+      Result<void> done;
+      if (entry.key == "window") done = in_.setDuration(entry, slow_start.window);
+      if (entry.key == "aggression") done = in_.setPositiveNumber(entry, slow_start.aggression);
+      if (entry.key == "min_weight_percent") {
+        done = in_.setNumber(entry, 0, 100, slow_start.min_weight_percent);
+      }
+      if (!done) return done;
+    }
+    out = slow_start;
+    return {};
   }
 
   Result<void> readServers(const YamlEntry& entry, UpstreamConfig& upstream) const {

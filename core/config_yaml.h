@@ -5,9 +5,16 @@
 //   server:    address, port, workers, access_log, client_header_timeout,
 //              client_idle_timeout, drain_timeout,
 //              locations: [{path, upstream, rewrite, match}]
-//   upstreams: name -> {balancer, provider, connect_timeout, response_timeout,
-//              keepalive_timeout, keepalive, servers: [{path, weight,
-//              max_fail, fail_timeout}]}
+//   upstreams: name -> {balancer, hash_on, choice_count, active_request_bias,
+//              decay, default_rtt, table_size, slow_start: {window,
+//              aggression, min_weight_percent}, provider, connect_timeout,
+//              response_timeout, keepalive_timeout, keepalive,
+//              servers: [{path, weight, max_fail, fail_timeout}]}
+//
+// Balancer parameters (UpstreamConfig): choice_count 1-100; active_request_bias
+// >= 0; decay, default_rtt > 0; table_size a prime in 7-1000003; slow_start
+// window >= 0 (0 = off), aggression > 0, min_weight_percent 0-100; hash_on
+// client_ip, path, header:NAME or cookie:NAME, with `balancer: hash` only.
 //
 // Aliases kept from Gourmet: `location` for a location's `path`, `http_pass`
 // for `upstream`, `address` for a server's `path`. A location's `match` is

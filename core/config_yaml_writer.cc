@@ -98,6 +98,8 @@ class Writer {
     const UpstreamConfig defaults;
     line(2, scalar(upstream.name) + ":");
     if (upstream.balancer != defaults.balancer) key(4, "balancer", scalar(upstream.balancer));
+    if (!upstream.hash_on.empty()) key(4, "hash_on", scalar(upstream.hash_on));
+    writeBalancerParams(upstream.balancer_params, upstream.slow_start);
     if (upstream.provider != defaults.provider) key(4, "provider", scalar(upstream.provider));
     changed(4, "connect_timeout", upstream.connect_timeout, defaults.connect_timeout);
     changed(4, "response_timeout", upstream.response_timeout, defaults.response_timeout);
@@ -111,6 +113,27 @@ class Writer {
       changed(8, "max_fail", server.max_fail, server_defaults.max_fail);
       changed(8, "fail_timeout", server.fail_timeout, server_defaults.fail_timeout);
     }
+  }
+
+  // Numbers print in fmt's shortest form that reads back exactly ("0.1",
+  // "1e-05"), which from_chars in the loader accepts.
+  void writeBalancerParams(const balancers::BalancerParams& params,
+                           const balancers::SlowStart& slow_start) {
+    const balancers::BalancerParams defaults;
+    changed(4, "choice_count", params.choice_count, defaults.choice_count);
+    changed(4, "active_request_bias", params.active_request_bias, defaults.active_request_bias);
+    changed(4, "decay", params.decay, defaults.decay);
+    changed(4, "default_rtt", params.default_rtt, defaults.default_rtt);
+    changed(4, "table_size", params.table_size, defaults.table_size);
+    const balancers::SlowStart off;
+    if (slow_start.window == off.window && slow_start.aggression == off.aggression &&
+        slow_start.min_weight_percent == off.min_weight_percent) {
+      return;
+    }
+    line(4, "slow_start:");
+    changed(6, "window", slow_start.window, off.window);
+    changed(6, "aggression", slow_start.aggression, off.aggression);
+    changed(6, "min_weight_percent", slow_start.min_weight_percent, off.min_weight_percent);
   }
 
   std::string out_;

@@ -42,6 +42,7 @@ void forEachToken(std::string_view list, Fn&& fn) {
 class MessageHead {
  public:
   explicit MessageHead(HeadLimits limits = {}) : limits_(limits) {}
+  void setLimits(const HeadLimits& limits) { limits_ = limits; }
 
   void clear();
 

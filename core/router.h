@@ -23,6 +23,7 @@ struct Route {
   std::optional<std::string> rewrite;
   MatchTarget match = MatchTarget::kPath;
   bool rewrite_to_last_group = false;
+  std::optional<uint64_t> max_body_size;  // overrides the server's limit
 };
 
 class Router {

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/hash_key.h"
+#include "core/http_head.h"
 #include "core/listener.h"
 #include "core/router.h"
 #include "core/server_registry.h"
@@ -54,6 +55,13 @@ struct SnapshotServices {
   std::shared_ptr<AccessLog> access_log;  // null: no access log
 };
 
+// What one client may cost (server.limits in config).
+struct ClientLimits {
+  HeadLimits head;                // request target -> 414, header bytes/count -> 431
+  uint64_t max_body_size = 0;     // 0 = unlimited -> 413 (a location may override)
+  uint32_t max_connections = 0;   // per worker; 0 = unlimited
+};
+
 struct Snapshot {
   uint64_t version = 0;
   SnapshotServices services;
@@ -61,6 +69,8 @@ struct Snapshot {
   Router router;
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
+  Millis client_body_timeout{30000};
+  ClientLimits limits;
 
   Snapshot();
   ~Snapshot();

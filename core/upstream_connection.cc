@@ -239,10 +239,16 @@ void UpstreamConnection::onMessageBegin() { informational_ = false; }
 
 int UpstreamConnection::onHeadersComplete() {
   int status = parser_.status();
+  // llhttp takes 1- and 2-digit codes ("HTTP/1.1 20"); RFC 9112 wants three,
+  // and re-sent as they are they would not parse at the client.
+  if (status < 100) return -1;
   if (status == 101) return -1;  // we never ask to upgrade
-  if (status >= 100 && status < 200) {
+  if (status < 200) {
     informational_ = true;  // 100 Continue and friends: gourmet answered the client itself
-    return 0;
+    // A 1xx ends at its head (RFC 9110 section 15.2) whatever framing it
+    // declares; llhttp would read a body, and onBody would send it to the
+    // client ahead of the real response's head.
+    return 1;
   }
   if (exchange_ == nullptr) return -1;
   head_done_ = true;

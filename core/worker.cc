@@ -255,6 +255,26 @@ void Worker::onConnection(uv_stream_t* server, int status) {
 }
 
 void Worker::addConnection(int fd, uv_stream_t* server) {
+  uint32_t max = limits().max_connections;
+  if (max != 0 && connections_.size() >= max) {
+    // Over the limit: take the connection off the queue and close it, so
+    // the kernel's backlog does not fill with connections nobody serves.
+    // (libuv has accepted it already and waits for uv_accept to hand it over.)
+    if (fd >= 0) {
+      ::close(fd);
+    } else {
+      auto* rejected = new uv_tcp_t;
+      uv_tcp_init(&loop_, rejected);
+      uv_accept(server, reinterpret_cast<uv_stream_t*>(rejected));
+      uv_close(reinterpret_cast<uv_handle_t*>(rejected),
+               [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
+    }
+    if (++refused_connections_ % 1000 == 1) {
+      log(LogLevel::kWarn, "worker {}: max_connections {} reached, {} connections refused so far",
+          index_, max, refused_connections_);
+    }
+    return;
+  }
   auto* conn = new ClientConnection(*this);
   connections_.push_front(conn);
   conn->position = connections_.begin();

@@ -78,6 +78,10 @@ class Worker {
   bool draining() const { return draining_; }
   Millis headerTimeout() const { return current_->snapshot->client_header_timeout; }
   Millis idleTimeout() const { return current_->snapshot->client_idle_timeout; }
+  Millis bodyTimeout() const { return current_->snapshot->client_body_timeout; }
+  const ClientLimits& limits() const { return current_->snapshot->limits; }
+  // Connections refused at accept because max_connections was reached.
+  uint64_t refusedConnections() const { return refused_connections_; }
   void connectionClosed(ClientConnection* conn);
 
  private:
@@ -116,6 +120,7 @@ class Worker {
   std::list<std::unique_ptr<Generation>> generations_;
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamPool>> pools_;  // by server id
   std::list<ClientConnection*> connections_;
+  uint64_t refused_connections_ = 0;
   std::atomic<uint64_t> version_{0};
 
   // Written by stop() from another thread before uv_async_send.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "core/duration.h"
 
@@ -144,6 +145,56 @@ Result<void> YamlReader::setDuration(const YamlEntry& entry, Millis& out) const 
   auto parsed = parseDuration(entry.value.Scalar());
   if (!parsed) return error(pos(entry), fmt::format("{}: {}", entry.key, parsed.error().message));
   out = *parsed;
+  return {};
+}
+
+Result<void> YamlReader::setPositiveDuration(const YamlEntry& entry, Millis& out) const {
+  Millis value{};
+  if (auto done = setDuration(entry, value); !done) return done;
+  if (value <= Millis{0}) {
+    return error(pos(entry),
+                 fmt::format("{} {} out of range (> 0)", entry.key, entry.value.Scalar()));
+  }
+  out = value;
+  return {};
+}
+
+Result<double> YamlReader::number(const YamlEntry& entry) const {
+  if (!entry.value.IsScalar()) {
+    return error(pos(entry),
+                 fmt::format("{} must be a number, got {}", entry.key, describeKind(entry.value)));
+  }
+  const std::string& text = entry.value.Scalar();
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return error(pos(entry), fmt::format("{} must be a number, got '{}'", entry.key, text));
+  }
+  return value == 0 ? 0.0 : value;  // no -0 in the model
+}
+
+Result<void> YamlReader::setNumber(const YamlEntry& entry, double min, double max,
+                                   double& out) const {
+  auto value = number(entry);
+  if (!value) return tl::unexpected(value.error());
+  if (*value < min || *value > max) {
+    const std::string range =
+        std::isinf(max) ? fmt::format(">= {}", min) : fmt::format("{}-{}", min, max);
+    return error(pos(entry),
+                 fmt::format("{} {} out of range ({})", entry.key, entry.value.Scalar(), range));
+  }
+  out = *value;
+  return {};
+}
+
+Result<void> YamlReader::setPositiveNumber(const YamlEntry& entry, double& out) const {
+  auto value = number(entry);
+  if (!value) return tl::unexpected(value.error());
+  if (*value <= 0) {
+    return error(pos(entry),
+                 fmt::format("{} {} out of range (> 0)", entry.key, entry.value.Scalar()));
+  }
+  out = *value;
   return {};
 }
 

@@ -63,6 +63,13 @@ class YamlReader {
   // A string is a scalar's text as written (`upstream: 1` is "1").
   Result<void> setString(const YamlEntry& entry, std::string& out) const;
   Result<void> setDuration(const YamlEntry& entry, Millis& out) const;
+  // A duration above zero (a time constant, a default estimate).
+  Result<void> setPositiveDuration(const YamlEntry& entry, Millis& out) const;
+  // A finite number as from_chars reads it ("2", "0.5", "1e-3"; not "inf"),
+  // in [min, max]; `max` may be infinity.
+  Result<void> setNumber(const YamlEntry& entry, double min, double max, double& out) const;
+  // A finite number above zero.
+  Result<void> setPositiveNumber(const YamlEntry& entry, double& out) const;
   template <class T>
   Result<void> setInteger(const YamlEntry& entry, int64_t min, int64_t max, T& out) const {
     auto value = integer(entry, min, max);
@@ -74,6 +81,7 @@ class YamlReader {
 
  private:
   Result<int64_t> integer(const YamlEntry& entry, int64_t min, int64_t max) const;
+  Result<double> number(const YamlEntry& entry) const;
   // `allowed` null: any key. `at` is where a wrong type is reported.
   Result<YamlMap> readMap(const YAML::Node& node, const SourcePos& at, std::string_view what,
                           const std::span<const std::string_view>* allowed) const;

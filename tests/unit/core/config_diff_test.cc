@@ -106,6 +106,34 @@ TEST(ConfigDiff, UpstreamSettingChanged) {
   EXPECT_FALSE(diff.other_changed);
 }
 
+TEST(ConfigDiff, BalancerParameterChanged) {
+  for (std::string_view lines :
+       {"choice_count: 3", "active_request_bias: 0.5", "decay: 5s", "default_rtt: 20ms",
+        "table_size: 251", "slow_start: {window: 10s}", "slow_start: {aggression: 2}",
+        "slow_start: {min_weight_percent: 50}", "balancer: hash\n    hash_on: path"}) {
+    const ConfigDiff diff =
+        diffFromBase(edited("  web:\n", "  web:\n    " + std::string(lines) + "\n"));
+    EXPECT_THAT(diff.upstreams_changed, ElementsAre("web")) << lines;
+    EXPECT_EQ(diff.servers_changed, 0u) << lines;
+    EXPECT_EQ(diff.summary(),
+              "upstreams +0 -0 ~1 (changed: web), servers +0 -0 ~0, locations +0 -0 ~0")
+        << lines;
+  }
+  const std::string hashed = edited("  web:\n", "  web:\n    balancer: hash\n    hash_on: path\n");
+  std::string rehashed = hashed;
+  rehashed.replace(rehashed.find("hash_on: path"), 13, "hash_on: client_ip");
+  EXPECT_THAT(diffConfigs(parsed(hashed), parsed(rehashed)).upstreams_changed, ElementsAre("web"));
+}
+
+TEST(ConfigDiff, BalancerParametersAtTheirDefaultsDoNotCount) {
+  const ConfigDiff diff = diffFromBase(
+      edited("  web:\n",
+             "  web:\n    choice_count: 2\n    active_request_bias: 1\n    decay: 10s\n"
+             "    default_rtt: 10ms\n    table_size: 65537\n"
+             "    slow_start: {window: 0, aggression: 1.0, min_weight_percent: 10}\n"));
+  EXPECT_TRUE(diff.empty()) << diff.summary();
+}
+
 TEST(ConfigDiff, ServerWeightChanged) {
   const ConfigDiff diff = diffFromBase(edited("weight: 2", "weight: 3"));
   EXPECT_THAT(diff.upstreams_changed, ElementsAre("web"));

@@ -1,5 +1,7 @@
 #include "core/config_toml.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "balancers/registry.h"
 #include "core/config_loader.h"
 #include "core/router.h"
 
@@ -300,7 +303,8 @@ TEST(TomlConfigErrors, Values) {
   EXPECT_EQ(errorOf(toml),
             "demo.toml:3:12: location path is empty (use '/(.*)' to match every request)");
   EXPECT_EQ(errorOf(std::string(kMinimal) + "[upstreams.b]\nbalancer = 'rr'\nservers = []\n"),
-            "demo.toml:9:12: unknown balancer 'rr' (known: round_robin)");
+            fmt::format("demo.toml:9:12: unknown balancer 'rr' (known: {})",
+                        fmt::join(balancers::balancerNames(), ", ")));
   EXPECT_EQ(errorOf(std::string(kMinimal) + "[upstreams.b]\nprovider = ''\nservers = []\n"),
             "demo.toml:9:12: provider is empty");
 }

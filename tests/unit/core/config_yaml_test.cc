@@ -224,7 +224,9 @@ TEST(YamlConfigErrors, UnknownKeys) {
             "http_pass, rewrite, match)");
   EXPECT_EQ(errorOf(std::string(kMinimal) + "    retries: 3\n"),
             "demo.yaml:9:5: unknown key 'retries' in upstream 'backend' (allowed: balancer, "
-            "provider, connect_timeout, response_timeout, keepalive_timeout, keepalive, servers)");
+            "hash_on, choice_count, active_request_bias, decay, default_rtt, table_size, "
+            "slow_start, provider, connect_timeout, response_timeout, keepalive_timeout, "
+            "keepalive, servers)");
 }
 
 TEST(YamlConfigErrors, WrongTypes) {
@@ -300,63 +302,6 @@ TEST(YamlConfigErrors, Locations) {
       "setting: keep one)");
 }
 
-TEST(YamlConfigErrors, UndefinedUpstream) {
-  std::string yaml(kMinimal);
-  yaml.replace(yaml.find("upstream: backend"), 17, "upstream: backnd");
-  EXPECT_EQ(
-      errorOf(yaml + "  front:\n    servers:\n      - path: a:1\n"),
-      "demo.yaml:4:17: location upstream 'backnd' is not defined (upstreams: backend, front)");
-  EXPECT_EQ(errorOf("server:\n  locations:\n    - path: ^/\n      upstream: api\n"),
-            "demo.yaml:4:17: location upstream 'api' is not defined (no upstreams are defined)");
-}
-
-TEST(YamlConfigErrors, RegexAndRewrite) {
-  EXPECT_EQ(errorOf("server:\n  locations:\n    - path: ^/api/(\n      upstream: b\n"),
-            "demo.yaml:3:13: invalid regex '^/api/(': missing ): ^/api/(");
-  EXPECT_EQ(errorOf("server:\n  locations:\n    - path: ^/(a)\n      upstream: b\n"
-                    "      rewrite: /\\2\n"),
-            "demo.yaml:5:16: invalid rewrite '/\\2' for regex '^/(a)': Rewrite schema requests 2 "
-            "matches, but the regexp only has 1 parenthesized subexpressions.");
-}
-
-TEST(YamlConfigErrors, UpstreamSettings) {
-  EXPECT_EQ(errorOf(std::string(kMinimal) + "    balancer: rr\n"),
-            "demo.yaml:9:15: unknown balancer 'rr' (known: round_robin)");
-  EXPECT_EQ(errorOf(std::string(kMinimal) + "    provider: \"\"\n"),
-            "demo.yaml:9:15: provider is empty");
-  EXPECT_EQ(errorOf(std::string(kMinimal) + "  \"\":\n    servers:\n      - path: a:1\n"),
-            "demo.yaml:9:3: upstream name is empty");
-}
-
-// Shape and type errors come while reading; the checks on values then report
-// the problem that comes first in the file, whichever section it is in.
-TEST(YamlConfigErrors, ValueProblemsInFileOrder) {
-  constexpr std::string_view kServer = "server:\n  locations:\n    - path: (\n      upstream: b\n";
-  constexpr std::string_view kUpstreams =
-      "upstreams:\n  b:\n    balancer: rr\n    servers:\n      - path: a:1\n";
-  EXPECT_EQ(errorOf(std::string(kServer) + std::string(kUpstreams)),
-            "demo.yaml:3:13: invalid regex '(': missing ): (");
-  EXPECT_EQ(errorOf(std::string(kUpstreams) + std::string(kServer)),
-            "demo.yaml:3:15: unknown balancer 'rr' (known: round_robin)");
-}
-
-TEST(YamlConfigErrors, Match) {
-  const auto location = [](std::string_view lines) {
-    return errorOf("server:\n  locations:\n    - path: ^/(a)\n      upstream: backend\n" +
-                   std::string(lines) + std::string(kMinimal.substr(kMinimal.find("upstreams:"))));
-  };
-  EXPECT_EQ(location("      match: host\n"),
-            "demo.yaml:5:14: match must be 'path' or 'gourmet', got 'host'");
-  EXPECT_EQ(location("      match: [gourmet]\n"),
-            "demo.yaml:5:14: match must be a string, got a sequence");
-  EXPECT_EQ(location("      match: gourmet\n      rewrite: /\\1\n"),
-            "demo.yaml:6:16: rewrite cannot be used with match: gourmet (it forwards '/' + the "
-            "last capture group)");
-  EXPECT_EQ(location("      rewrite: /\\1\n      match: gourmet\n"),
-            "demo.yaml:5:16: rewrite cannot be used with match: gourmet (it forwards '/' + the "
-            "last capture group)");
-}
-
 TEST(YamlConfigErrors, Numbers) {
   EXPECT_EQ(errorOf("server:\n  port: 70000\n"),
             "demo.yaml:2:9: port 70000 out of range (0-65535)");
@@ -401,16 +346,6 @@ TEST(YamlConfigErrors, DuplicateKeys) {
             "demo.yaml:3:3: duplicate key 'port' in server section (first at line 2)");
   EXPECT_EQ(errorOf(std::string(kMinimal) + "  backend:\n    servers:\n      - path: a:1\n"),
             "demo.yaml:9:3: duplicate key 'backend' in upstreams (first at line 6)");
-}
-
-TEST(YamlConfigErrors, NoLocations) {
-  const std::string upstreams(kMinimal.substr(kMinimal.find("upstreams:")));
-  EXPECT_EQ(errorOf(upstreams),
-            "demo.yaml:1:1: no locations: every request would get 404 (add server.locations)");
-  EXPECT_EQ(errorOf("server:\n  port: 1\n" + upstreams),
-            "demo.yaml:1:1: no locations: every request would get 404 (add server.locations)");
-  EXPECT_EQ(errorOf("server:\n  locations: []\n"),
-            "demo.yaml:2:14: no locations: every request would get 404");
 }
 
 TEST(YamlConfigErrors, DocumentShape) {

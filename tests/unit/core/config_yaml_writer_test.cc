@@ -43,6 +43,15 @@ void expectSameConfig(const Config& a, const Config& b) {
     EXPECT_EQ(u.response_timeout, v.response_timeout);
     EXPECT_EQ(u.keepalive_timeout, v.keepalive_timeout);
     EXPECT_EQ(u.keepalive, v.keepalive);
+    EXPECT_EQ(u.hash_on, v.hash_on);
+    EXPECT_EQ(u.balancer_params.choice_count, v.balancer_params.choice_count);
+    EXPECT_EQ(u.balancer_params.active_request_bias, v.balancer_params.active_request_bias);
+    EXPECT_EQ(u.balancer_params.decay, v.balancer_params.decay);
+    EXPECT_EQ(u.balancer_params.default_rtt, v.balancer_params.default_rtt);
+    EXPECT_EQ(u.balancer_params.table_size, v.balancer_params.table_size);
+    EXPECT_EQ(u.slow_start.window, v.slow_start.window);
+    EXPECT_EQ(u.slow_start.aggression, v.slow_start.aggression);
+    EXPECT_EQ(u.slow_start.min_weight_percent, v.slow_start.min_weight_percent);
     ASSERT_EQ(u.servers.size(), v.servers.size());
     for (size_t j = 0; j < u.servers.size(); ++j) {
       SCOPED_TRACE("server " + u.servers[j].address);
@@ -149,6 +158,80 @@ upstreams:
 )yaml");
 }
 
+TEST(ConfigYamlWriter, RoundTripsBalancerParameters) {
+  auto config = parseYamlConfig(R"yaml(server:
+  locations: [{path: ^/, upstream: sticky}]
+upstreams:
+  sticky:
+    balancer: hash
+    hash_on: "cookie:session-id"
+    table_size: 251
+    servers: [{path: "10.0.0.1:80"}]
+  fast:
+    balancer: ewma
+    choice_count: 3
+    active_request_bias: 0.1
+    decay: 1500ms
+    default_rtt: 2s
+    slow_start: {window: 45s, aggression: 1e-7, min_weight_percent: 33.3}
+    servers: [{path: "10.0.0.2:80"}]
+  warm:
+    balancer: p2c
+    active_request_bias: 0
+    slow_start: {window: 0, aggression: 3}
+    servers: [{path: "10.0.0.3:80"}]
+)yaml",
+                                "");
+  ASSERT_TRUE(config) << config.error().message;
+  expectRoundTrip(*config);
+  EXPECT_EQ(toYaml(*config), R"yaml(server:
+  locations:
+    - path: "^/"
+      upstream: sticky
+upstreams:
+  sticky:
+    balancer: hash
+    hash_on: cookie:session-id
+    table_size: 251
+    servers:
+      - path: 10.0.0.1:80
+  fast:
+    balancer: ewma
+    choice_count: 3
+    active_request_bias: 0.1
+    decay: 1500ms
+    default_rtt: 2s
+    slow_start:
+      window: 45s
+      aggression: 1e-07
+      min_weight_percent: 33.3
+    servers:
+      - path: 10.0.0.2:80
+  warm:
+    balancer: p2c
+    active_request_bias: 0
+    slow_start:
+      aggression: 3
+    servers:
+      - path: 10.0.0.3:80
+)yaml");
+}
+
+TEST(ConfigYamlWriter, QuotesAHashOnThatIsNotPlain) {
+  auto config = parseYamlConfig(R"yaml(server:
+  locations: [{path: ^/, upstream: web}]
+upstreams:
+  web:
+    balancer: hash
+    hash_on: "header:x-#id"
+    servers: [{path: "10.0.0.1:80"}]
+)yaml",
+                                "");
+  ASSERT_TRUE(config) << config.error().message;
+  expectRoundTrip(*config);
+  EXPECT_NE(toYaml(*config).find("    hash_on: \"header:x-#id\"\n"), std::string::npos);
+}
+
 TEST(ConfigYamlWriter, WritesOnlyWhatDiffersFromDefaults) {
   auto config = parseYamlConfig(R"yaml(server:
   port: 8080
@@ -158,6 +241,12 @@ upstreams:
   web:
     balancer: round_robin
     keepalive: 64
+    choice_count: 2
+    active_request_bias: 1.0
+    decay: 10s
+    default_rtt: 10ms
+    table_size: 65537
+    slow_start: {window: 0s, aggression: 1, min_weight_percent: 10}
     servers: [{path: "127.0.0.1:9001", weight: 1, fail_timeout: 1s}]
 )yaml",
                                 "");

@@ -17,7 +17,9 @@ ClientConnection::ClientConnection(Worker& worker)
   uv_tcp_init(worker_.loop(), &tcp_);
   uv_timer_init(worker_.loop(), &timer_);
   tcp_.data = this;
-  timer_.data = this;
+  deadline_.init(
+      worker_.loop(), &timer_,
+      [](void* owner) { static_cast<ClientConnection*>(owner)->onDeadline(); }, this);
   open_handles_ = 2;
 }
 
@@ -44,12 +46,10 @@ void ClientConnection::start(int fd, uv_stream_t* listener) {
   updateReading();
 }
 
-void ClientConnection::armTimer(Millis timeout) {
-  uv_timer_start(&timer_, &ClientConnection::onTimer, static_cast<uint64_t>(timeout.count()), 0);
-}
+void ClientConnection::armTimer(Millis timeout) { deadline_.set(timeout); }
 
-void ClientConnection::onTimer(uv_timer_t* timer) {
-  auto* conn = static_cast<ClientConnection*>(timer->data);
+void ClientConnection::onDeadline() {
+  ClientConnection* conn = this;
   if (conn->exchange_active_) {
     if (conn->request_complete_) return;  // upstream timers own this phase
     // The client stopped sending its body.
@@ -241,6 +241,7 @@ void ClientConnection::close() {
   }
   worker_.connectionClosed(this);
   uv_timer_stop(&timer_);
+  timer_.data = this;  // was the Deadline's; onClosed wants the connection
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &ClientConnection::onClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &ClientConnection::onClosed);
 }
@@ -257,7 +258,7 @@ void ClientConnection::onMessageBegin() {
 }
 
 int ClientConnection::onHeadersComplete() {
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   int rc = startExchange();
   if (exchange_active_ && !local_response_ && !request_complete_) armTimer(worker_.bodyTimeout());
   return rc;

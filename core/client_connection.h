@@ -18,6 +18,7 @@
 #include <list>
 #include <string>
 
+#include "core/deadline.h"
 #include "core/http_head.h"
 #include "core/http_parser.h"
 #include "core/http_rewrite.h"
@@ -48,7 +49,7 @@ class ClientConnection final : public OutQueue::Owner,
   // client_connection.cc
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void onTimer(uv_timer_t* timer);
+  void onDeadline();
   static void onClosed(uv_handle_t* handle);
   // HttpParser::Events
   void onMessageBegin() override;
@@ -92,6 +93,7 @@ class ClientConnection final : public OutQueue::Owner,
   Worker& worker_;
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
+  Deadline deadline_;  // header, body and idle timeouts, on timer_
   HttpParser parser_{HTTP_REQUEST, *this};
   MessageHead& request_ = parser_.head();
   OutQueue out_;

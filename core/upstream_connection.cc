@@ -30,7 +30,9 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, ReadBufferPool& buffers,
   uv_tcp_init(loop_, &tcp_);
   uv_timer_init(loop_, &timer_);
   tcp_.data = this;
-  timer_.data = this;
+  deadline_.init(
+      loop_, &timer_, [](void* owner) { static_cast<UpstreamConnection*>(owner)->onDeadline(); },
+      this);
   open_handles_ = 2;
 }
 
@@ -118,7 +120,7 @@ void UpstreamConnection::enterIdle(Millis timeout) {
 }
 
 void UpstreamConnection::leaveIdle() {
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   state_ = State::kActive;
 }
 
@@ -129,6 +131,7 @@ void UpstreamConnection::close() {
   exchange_ = nullptr;
   if (was_idle) pool_.forget(this);
   uv_timer_stop(&timer_);
+  timer_.data = this;  // was the Deadline's; onClosed wants the connection
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UpstreamConnection::onClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &UpstreamConnection::onClosed);
 }
@@ -138,12 +141,10 @@ void UpstreamConnection::onClosed(uv_handle_t* handle) {
   if (--conn->open_handles_ == 0) delete conn;
 }
 
-void UpstreamConnection::armTimer(Millis timeout) {
-  uv_timer_start(&timer_, &UpstreamConnection::onTimer, static_cast<uint64_t>(timeout.count()), 0);
-}
+void UpstreamConnection::armTimer(Millis timeout) { deadline_.set(timeout); }
 
-void UpstreamConnection::onTimer(uv_timer_t* timer) {
-  auto* conn = static_cast<UpstreamConnection*>(timer->data);
+void UpstreamConnection::onDeadline() {
+  UpstreamConnection* conn = this;
   switch (conn->state_) {
     case State::kConnecting:
       if (conn->connect_error_ == 0) {
@@ -200,7 +201,7 @@ void UpstreamConnection::handleData(const char* data, size_t len) {
   }
   if (err == HPE_PAUSED && complete_) {
     if (parser_.errorPos() != data + len) reusable_ = false;  // trailing garbage
-    uv_timer_stop(&timer_);
+    deadline_.clear();
     exchange_->onUpstreamComplete(*this);
     return;
   }
@@ -216,7 +217,7 @@ void UpstreamConnection::handleEof() {
   if (head_done_ && !complete_ && needsEof()) parser_.finish();
   if (complete_) {
     reusable_ = false;
-    uv_timer_stop(&timer_);
+    deadline_.clear();
     exchange_->onUpstreamComplete(*this);
     return;
   }

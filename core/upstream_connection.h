@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "core/deadline.h"
 #include "core/http_head.h"
 #include "core/http_parser.h"
 #include "core/out_queue.h"
@@ -94,7 +95,7 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   static void onConnect(uv_connect_t* req, int status);
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void onTimer(uv_timer_t* timer);
+  void onDeadline();
   static void onClosed(uv_handle_t* handle);
 
   void handleData(const char* data, size_t len);
@@ -115,6 +116,7 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   UpstreamPool& pool_;
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
+  Deadline deadline_;  // connect, response and idle timeouts, on timer_
   uv_connect_t connect_req_{};
   HttpParser parser_{HTTP_RESPONSE, *this};
   OutQueue out_;

@@ -73,8 +73,6 @@ class ClientConnection final : public OutQueue::Owner,
 
   // client_exchange.cc
   int startExchange();
-  bool parseTarget(std::string_view target, std::string_view& host, std::string_view& path,
-                   std::string_view& query);
   void forwardBody(const char* data, size_t len);
   void failRequestBody(int status, std::string_view reason);
   void finishRequestBody();

@@ -7,55 +7,14 @@
 #include "core/client_connection.h"
 #include "core/error_page.h"
 #include "core/log.h"
+#include "core/request_target.h"
 
 namespace gourmet::core {
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && equalsIgnoreCase(text.substr(0, prefix.size()), prefix);
-}
-
-// uri-host [ ":" port ] characters (RFC 3986 reg-name, IP literals). Anything
-// else in Host (spaces, '/', '@', control bytes) makes the request ambiguous.
-bool validHost(std::string_view host) {
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("-._~:[]!$&'()*+,;=%").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-bool ClientConnection::parseTarget(std::string_view target, std::string_view& host,
-                                   std::string_view& path, std::string_view& query) {
-  if (startsWithIgnoreCase(target, "http://") || startsWithIgnoreCase(target, "https://")) {
-    // absolute-form: its authority replaces Host (RFC 9112 section 3.2.2).
-    target.remove_prefix(target.find("//") + 2);
-    size_t end = target.find_first_of("/?");
-    host = target.substr(0, end);
-    if (host.empty() || host.find('@') != std::string_view::npos) return false;
-    target = end == std::string_view::npos ? std::string_view() : target.substr(end);
-    if (target.empty() || target[0] == '?') {
-      path = "/";
-      query = target;
-      return true;
-    }
-  } else if (target == "*") {
-    path = target;  // asterisk-form: OPTIONS only (checked by the caller)
-    query = {};
-    return true;
-  } else if (target.empty() || target[0] != '/') {
-    return false;
-  }
-  size_t question = target.find('?');
-  path = target.substr(0, question);
-  query = question == std::string_view::npos ? std::string_view() : target.substr(question);
-  return true;
-}
 
 int ClientConnection::startExchange() {
   exchange_active_ = true;
@@ -78,10 +37,9 @@ int ClientConnection::startExchange() {
     respondLocally(400, hosts == 0 ? "missing_host" : "duplicate_host", true);
     return HPE_PAUSED;
   }
-  std::string_view host = request_.find("host").value_or("");
-  std::string_view path, query;
-  if (!parseTarget(request_.target(), host, path, query) ||
-      (path == "*" && parser_.method() != HTTP_OPTIONS) || !validHost(host)) {
+  RequestTarget target;
+  if (!parseRequestTarget(request_.target(), request_.find("host").value_or(""), target) ||
+      (target.path == "*" && parser_.method() != HTTP_OPTIONS) || !validHost(target.host)) {
     respondLocally(400, "bad_request_target", true);
     return HPE_PAUSED;
   }
@@ -105,7 +63,7 @@ int ClientConnection::startExchange() {
 
   generation_ = worker_.pin();
   const Route* route =
-      generation_->snapshot->router.match(host, path, forwarded_path_, route_scratch_);
+      generation_->snapshot->router.match(target.host, target.path, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
@@ -118,7 +76,7 @@ int ClientConnection::startExchange() {
   }
   cluster_ = &generation_->clusters[route->cluster];
   balancers::PickContext pick{.now_ms = started_ms_};
-  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, path)) {
+  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, target.path)) {
     pick.hash = balancers::hashKey(*key);
     pick.has_hash = true;
   }
@@ -136,8 +94,8 @@ int ClientConnection::startExchange() {
   UpstreamRequest upstream{
       .method = parser_.methodName(),
       .path = forwarded_path_,
-      .query = query,
-      .host = host,
+      .query = target.query,
+      .host = target.host,
       .client_ip = client_ip_,
       .client_http10 = http10_,
       .body = request_body_,

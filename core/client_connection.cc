@@ -8,6 +8,8 @@
 namespace gourmet::core {
 namespace {
 
+constexpr size_t kMaxPendingInput = 64 * 1024;
+
 uv_stream_t* stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 
 }  // namespace
@@ -191,7 +193,11 @@ void ClientConnection::resumeUpstream() {
 }
 
 void ClientConnection::updateReading() {
-  bool want = !closing_ && !closed_ && !eof_ && !parser_waiting_ && !upstream_backpressure_;
+  // While a response is pending, pipelined bytes are buffered rather than
+  // left in the socket: stopping and restarting reads costs two epoll_ctl
+  // calls per request. Past kMaxPendingInput the client waits for us.
+  bool want = !closing_ && !closed_ && !eof_ && !upstream_backpressure_ &&
+              pending_input_.size() < kMaxPendingInput;
   if (want == reading_) return;
   if (want) {
     reading_ = uv_read_start(stream(&tcp_), &ClientConnection::onAlloc, &ClientConnection::onRead) == 0;

@@ -81,7 +81,25 @@ struct LocationConfig {
   MatchTarget match = MatchTarget::kPath;
   // Gourmet's rule: forwarded path = "/" + last capture group.
   bool rewrite_to_last_group = false;
+  std::optional<uint64_t> max_body_size;  // overrides server.limits.max_body_size
   SourcePos pos;
+};
+
+// What one client may cost (server.limits). Sizes in bytes.
+struct ServerLimits {
+  uint64_t max_request_line = 8 * 1024;   // request target -> 414
+  uint64_t max_header_bytes = 32 * 1024;  // names + values -> 431
+  uint64_t max_headers = 100;             // -> 431
+  uint64_t max_body_size = 0;             // 0 = unlimited -> 413 (a location may override)
+  // Per worker; 0 = unlimited. Connections beyond it are closed at accept.
+  // Not nginx's 512/1024 worker_connections: those count upstream
+  // connections too and are the first thing every production guide raises.
+  // 10000 idle keep-alive clients cost a worker a few MiB (buffers are
+  // pooled and taken per read); what the cap buys is a bound on the worst
+  // case, in which each connection holds its queues at the high watermark.
+  uint32_t max_connections = 10'000;
+
+  bool operator==(const ServerLimits&) const = default;
 };
 
 struct ServerSection {
@@ -92,6 +110,8 @@ struct ServerSection {
   std::string access_log;  // empty = off
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
+  Millis client_body_timeout{30000};  // idle time between body reads -> 408
+  ServerLimits limits;
   // On SIGTERM/SIGINT, requests in flight get this long before their
   // connections are closed.
   Millis drain_timeout{15000};
@@ -116,6 +136,13 @@ inline constexpr int64_t kMaxWeight = 1'000'000;
 inline constexpr int64_t kMaxMaxFail = 1'000'000;
 inline constexpr int64_t kMaxKeepalive = 1'000'000;
 inline constexpr int64_t kMaxChoiceCount = 100;
+// server.limits: a request line or head above these is no longer a request a
+// browser or an API client sends; 10000 headers is already absurd.
+inline constexpr uint64_t kMaxRequestLine = uint64_t{1} << 20;   // 1 MiB
+inline constexpr uint64_t kMaxHeaderBytes = uint64_t{16} << 20;  // 16 MiB
+inline constexpr int64_t kMaxHeaders = 10'000;
+inline constexpr uint64_t kMaxBodySize = uint64_t{1} << 40;  // 1024 GiB; 0 = unlimited
+inline constexpr int64_t kMaxConnections = 10'000'000;
 // Maglev lookup tables: a prime size in this range (Maglev's paper uses
 // 65537 for up to a few hundred servers).
 inline constexpr int64_t kMinTableSize = 7;

@@ -45,7 +45,8 @@ bool sameUpstream(const UpstreamConfig& a, const UpstreamConfig& b) {
 
 bool sameLocation(const LocationConfig& a, const LocationConfig& b) {
   return a.pattern == b.pattern && a.upstream == b.upstream && a.rewrite == b.rewrite &&
-         a.match == b.match && a.rewrite_to_last_group == b.rewrite_to_last_group;
+         a.match == b.match && a.rewrite_to_last_group == b.rewrite_to_last_group &&
+         a.max_body_size == b.max_body_size;
 }
 
 // Pairs servers by address; a repeated address pairs its n-th occurrences.
@@ -134,7 +135,8 @@ ConfigDiff diffConfigs(const Config& before, const Config& after) {
   diff.workers_changed = a.workers != b.workers;
   diff.other_changed =
       a.access_log != b.access_log || a.client_header_timeout != b.client_header_timeout ||
-      a.client_idle_timeout != b.client_idle_timeout || a.drain_timeout != b.drain_timeout;
+      a.client_idle_timeout != b.client_idle_timeout || a.drain_timeout != b.drain_timeout ||
+      a.client_body_timeout != b.client_body_timeout || !(a.limits == b.limits);
   return diff;
 }
 

@@ -20,10 +20,14 @@ constexpr std::string_view kServerSectionKeys[] = {"address",
                                                    "access_log",
                                                    "client_header_timeout",
                                                    "client_idle_timeout",
+                                                   "client_body_timeout",
                                                    "drain_timeout",
+                                                   "limits",
                                                    "locations"};
-constexpr std::string_view kLocationKeys[] = {"path",      "location", "upstream",
-                                              "http_pass", "rewrite",  "match"};
+constexpr std::string_view kLocationKeys[] = {"path",    "location", "upstream",     "http_pass",
+                                              "rewrite", "match",    "max_body_size"};
+constexpr std::string_view kLimitsKeys[] = {"max_request_line", "max_header_bytes", "max_headers",
+                                            "max_body_size", "max_connections"};
 constexpr std::string_view kUpstreamKeys[] = {
     "balancer",  "hash_on",         "choice_count",     "active_request_bias",
     "decay",     "default_rtt",     "table_size",       "slow_start",
@@ -79,10 +83,40 @@ class Loader {
       if (entry.key == "client_idle_timeout")
         done = in_.setDuration(entry, server.client_idle_timeout);
       if (entry.key == "drain_timeout") done = in_.setDuration(entry, server.drain_timeout);
+      // 0 would time out every request body at once.
+      if (entry.key == "client_body_timeout") {
+        done = in_.setPositiveDuration(entry, server.client_body_timeout);
+      }
+      if (entry.key == "limits") done = readLimits(entry, server.limits);
       if (entry.key == "locations") done = readLocations(entry, server.locations);
       if (!done) return tl::unexpected(done.error());
     }
     return server;
+  }
+
+  Result<void> readLimits(const YamlEntry& section, ServerLimits& limits) const {
+    auto map = in_.map(section, "limits", kLimitsKeys);
+    if (!map) return tl::unexpected(map.error());
+    for (const YamlEntry& entry : map->entries) {
+      Result<void> done;
+      if (entry.key == "max_request_line") {
+        done = in_.setSize(entry, 1, kMaxRequestLine, limits.max_request_line);
+      }
+      if (entry.key == "max_header_bytes") {
+        done = in_.setSize(entry, 1, kMaxHeaderBytes, limits.max_header_bytes);
+      }
+      if (entry.key == "max_headers") {
+        done = in_.setInteger(entry, 1, kMaxHeaders, limits.max_headers);
+      }
+      if (entry.key == "max_body_size") {
+        done = in_.setSize(entry, 0, kMaxBodySize, limits.max_body_size);
+      }
+      if (entry.key == "max_connections") {
+        done = in_.setInteger(entry, 0, kMaxConnections, limits.max_connections);
+      }
+      if (!done) return done;
+    }
+    return {};
   }
 
   Result<void> setListenAddress(const YamlEntry& entry, std::string& out) const {
@@ -159,6 +193,13 @@ class Loader {
     }
     if (const YamlEntry* match = map->find("match")) {
       if (auto done = setMatch(*match, location); !done) return tl::unexpected(done.error());
+    }
+    if (const YamlEntry* size = map->find("max_body_size")) {
+      uint64_t value = 0;
+      if (auto done = in_.setSize(*size, 0, kMaxBodySize, value); !done) {
+        return tl::unexpected(done.error());
+      }
+      location.max_body_size = value;
     }
     return location;
   }

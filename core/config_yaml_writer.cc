@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/duration.h"
+#include "core/yaml_reader.h"
 
 namespace gourmet::core {
 namespace {
@@ -85,13 +86,30 @@ class Writer {
             defaults.client_header_timeout);
     changed(2, "client_idle_timeout", server.client_idle_timeout, defaults.client_idle_timeout);
     changed(2, "drain_timeout", server.drain_timeout, defaults.drain_timeout);
+    changed(2, "client_body_timeout", server.client_body_timeout, defaults.client_body_timeout);
+    writeLimits(server.limits);
     line(2, server.locations.empty() ? "locations: []" : "locations:");
     for (const LocationConfig& location : server.locations) {
       key(4, "- path", quoted(location.pattern));
       if (location.match == MatchTarget::kHostAndPath) key(6, "match", "gourmet");
       key(6, "upstream", scalar(location.upstream));
       if (location.rewrite) key(6, "rewrite", quoted(*location.rewrite));
+      if (location.max_body_size) key(6, "max_body_size", formatSize(*location.max_body_size));
     }
+  }
+
+  void writeLimits(const ServerLimits& limits) {
+    const ServerLimits defaults;
+    if (limits == defaults) return;
+    line(2, "limits:");
+    const auto size = [&](std::string_view name, uint64_t value, uint64_t default_value) {
+      if (value != default_value) key(4, name, formatSize(value));
+    };
+    size("max_request_line", limits.max_request_line, defaults.max_request_line);
+    size("max_header_bytes", limits.max_header_bytes, defaults.max_header_bytes);
+    changed(4, "max_headers", limits.max_headers, defaults.max_headers);
+    size("max_body_size", limits.max_body_size, defaults.max_body_size);
+    changed(4, "max_connections", limits.max_connections, defaults.max_connections);
   }
 
   void writeUpstream(const UpstreamConfig& upstream) {

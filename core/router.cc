@@ -1,8 +1,8 @@
 #include "core/router.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 namespace gourmet::core {
 namespace {
@@ -47,6 +47,7 @@ Result<Route> Router::compile(const LocationConfig& location, uint32_t cluster) 
   route.rewrite = location.rewrite;
   route.match = location.match;
   route.rewrite_to_last_group = location.rewrite_to_last_group;
+  route.max_body_size = location.max_body_size;
   return route;
 }
 

@@ -1,9 +1,9 @@
 #include "core/snapshot.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "balancers/registry.h"
 
@@ -23,15 +23,14 @@ uint64_t processSeed() {
 }
 
 Result<Cluster> buildCluster(const UpstreamConfig& upstream,
-                             const std::vector<ResolvedServer>& servers,
-                             ServerRegistry& registry) {
+                             const std::vector<ResolvedServer>& servers, ServerRegistry& registry) {
   Cluster cluster;
   cluster.name = upstream.name;
   cluster.balancer_name = upstream.balancer;
   cluster.balancer = balancers::findBalancer(upstream.balancer);
   if (cluster.balancer == nullptr) {
-    return fail(fmt::format("{}unknown balancer '{}'", upstream.balancer_pos.prefix(),
-                            upstream.balancer));
+    return fail(
+        fmt::format("{}unknown balancer '{}'", upstream.balancer_pos.prefix(), upstream.balancer));
   }
   cluster.balancer_params = upstream.balancer_params;
   cluster.balancer_params.seed = processSeed();
@@ -68,12 +67,19 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
   snapshot->services = std::move(services);
   snapshot->client_header_timeout = config.server.client_header_timeout;
   snapshot->client_idle_timeout = config.server.client_idle_timeout;
+  snapshot->client_body_timeout = config.server.client_body_timeout;
+  const ServerLimits& limits = config.server.limits;
+  snapshot->limits.head.max_target = limits.max_request_line;
+  snapshot->limits.head.max_header_bytes = limits.max_header_bytes;
+  snapshot->limits.head.max_headers = limits.max_headers;
+  snapshot->limits.max_body_size = limits.max_body_size;
+  snapshot->limits.max_connections = limits.max_connections;
 
   for (const UpstreamConfig& upstream : config.upstreams) {
     auto list = servers.find(upstream.name);
     if (list == servers.end()) {
-      return fail(fmt::format("{}no server list for upstream '{}'", upstream.pos.prefix(),
-                              upstream.name));
+      return fail(
+          fmt::format("{}no server list for upstream '{}'", upstream.pos.prefix(), upstream.name));
     }
     auto cluster = buildCluster(upstream, list->second, registry);
     if (!cluster) return tl::unexpected(cluster.error());

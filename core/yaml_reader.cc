@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 #include "core/duration.h"
 
@@ -16,6 +17,15 @@ const YamlEntry* YamlMap::find(std::string_view key) const {
     if (entry.key == key) return &entry;
   }
   return nullptr;
+}
+
+std::string formatSize(uint64_t bytes) {
+  constexpr std::pair<uint64_t, std::string_view> kUnits[] = {
+      {uint64_t{1} << 30, "GiB"}, {uint64_t{1} << 20, "MiB"}, {uint64_t{1} << 10, "KiB"}};
+  for (const auto& [scale, unit] : kUnits) {
+    if (bytes != 0 && bytes % scale == 0) return fmt::format("{}{}", bytes / scale, unit);
+  }
+  return fmt::to_string(bytes);
 }
 
 std::string_view describeKind(const YAML::Node& node) {
@@ -145,6 +155,36 @@ Result<void> YamlReader::setDuration(const YamlEntry& entry, Millis& out) const 
   auto parsed = parseDuration(entry.value.Scalar());
   if (!parsed) return error(pos(entry), fmt::format("{}: {}", entry.key, parsed.error().message));
   out = *parsed;
+  return {};
+}
+
+Result<void> YamlReader::setSize(const YamlEntry& entry, uint64_t min, uint64_t max,
+                                 uint64_t& out) const {
+  if (!entry.value.IsScalar()) {
+    return error(pos(entry),
+                 fmt::format("{} must be a size, got {}", entry.key, describeKind(entry.value)));
+  }
+  const std::string& text = entry.value.Scalar();
+  const size_t digits = std::min(text.find_first_not_of("0123456789"), text.size());
+  const std::string_view unit = std::string_view(text).substr(digits);
+  uint64_t scale = 0;
+  if (unit.empty()) scale = 1;
+  if (unit == "k" || unit == "K" || unit == "KiB") scale = uint64_t{1} << 10;
+  if (unit == "m" || unit == "M" || unit == "MiB") scale = uint64_t{1} << 20;
+  if (unit == "g" || unit == "G" || unit == "GiB") scale = uint64_t{1} << 30;
+  uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
+  if (digits == 0 || scale == 0 || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    return error(pos(entry),
+                 fmt::format("{} must be a size (bytes, or a number with k/K/KiB, m/M/MiB or "
+                             "g/G/GiB), got '{}'",
+                             entry.key, text));
+  }
+  if (ec == std::errc::result_out_of_range || number > max / scale || number * scale < min) {
+    return error(pos(entry), fmt::format("{} {} out of range ({}-{})", entry.key, text,
+                                         formatSize(min), formatSize(max)));
+  }
+  out = number * scale;
   return {};
 }
 

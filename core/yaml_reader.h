@@ -63,6 +63,9 @@ class YamlReader {
   // A string is a scalar's text as written (`upstream: 1` is "1").
   Result<void> setString(const YamlEntry& entry, std::string& out) const;
   Result<void> setDuration(const YamlEntry& entry, Millis& out) const;
+  // Bytes: an integer, or an integer with k/K/KiB, m/M/MiB or g/G/GiB (binary:
+  // x1024), in [min, max].
+  Result<void> setSize(const YamlEntry& entry, uint64_t min, uint64_t max, uint64_t& out) const;
   // A duration above zero (a time constant, a default estimate).
   Result<void> setPositiveDuration(const YamlEntry& entry, Millis& out) const;
   // A finite number as from_chars reads it ("2", "0.5", "1e-3"; not "inf"),
@@ -88,6 +91,10 @@ class YamlReader {
 
   std::string file_;
 };
+
+// The shortest exact spelling that setSize reads back: "8KiB", "10MiB",
+// "1GiB", or plain bytes ("1000").
+std::string formatSize(uint64_t bytes);
 
 // "a map", "a sequence", "null", "a string": for "got ..." in messages.
 std::string_view describeKind(const YAML::Node& node);

@@ -271,5 +271,43 @@ upstreams:
   EXPECT_TRUE(diffConfigs(*toml, yaml).empty()) << diffConfigs(*toml, yaml).summary();
 }
 
+TEST(ConfigDiff, LimitsAndBodyTimeoutAreOtherSettings) {
+  for (std::string_view lines :
+       {"client_body_timeout: 5s", "limits:\n    max_request_line: 4k",
+        "limits:\n    max_header_bytes: 1k", "limits:\n    max_headers: 10",
+        "limits:\n    max_body_size: 1M", "limits:\n    max_connections: 5"}) {
+    const ConfigDiff diff =
+        diffFromBase(edited("port: 8080", "port: 8080\n  " + std::string(lines)));
+    EXPECT_TRUE(diff.other_changed) << lines;
+    EXPECT_EQ(diff.locations_changed, 0u) << lines;
+    EXPECT_EQ(diff.summary(),
+              "upstreams +0 -0 ~0, servers +0 -0 ~0, locations +0 -0 ~0, other settings changed")
+        << lines;
+  }
+  // Spelling a default out is no change.
+  EXPECT_TRUE(diffFromBase(edited("port: 8080",
+                                  "port: 8080\n  client_body_timeout: 30s\n  "
+                                  "limits: {max_request_line: 8KiB, max_headers: "
+                                  "100, max_body_size: 0}"))
+                  .empty());
+}
+
+TEST(ConfigDiff, LocationMaxBodySizeChangesThatLocation) {
+  const std::string limited =
+      edited("      upstream: api\n", "      upstream: api\n      max_body_size: 1M\n");
+  const ConfigDiff added = diffFromBase(limited);
+  EXPECT_EQ(added.locations_changed, 1u);
+  EXPECT_FALSE(added.other_changed);
+  EXPECT_EQ(added.summary(), "upstreams +0 -0 ~0, servers +0 -0 ~0, locations +0 -0 ~1");
+  // 0 (unlimited here) is a setting, not the absence of one.
+  std::string unlimited = limited;
+  unlimited.replace(unlimited.find("1M"), 2, "0");
+  EXPECT_EQ(diffConfigs(parsed(limited), parsed(unlimited)).locations_changed, 1u);
+  EXPECT_EQ(diffConfigs(parsed(kBase), parsed(unlimited)).locations_changed, 1u);
+  std::string same = limited;
+  same.replace(same.find("1M"), 2, "1024KiB");
+  EXPECT_TRUE(diffConfigs(parsed(limited), parsed(same)).empty());
+}
+
 }  // namespace
 }  // namespace gourmet::core

@@ -377,3 +377,53 @@ TEST(IsPrime, SmallAndTableSizes) {
 
 }  // namespace
 }  // namespace gourmet::core
+
+namespace gourmet::core {
+namespace {
+
+constexpr std::string_view kLimitsBase =
+    "upstreams:\n  b:\n    servers:\n      - path: 127.0.0.1:9001\n"
+    "server:\n  locations:\n    - path: ^/up\n      upstream: b\n      max_body_size: 10MiB\n";
+
+TEST(ServerLimits, DefaultsAndSizes) {
+  auto plain = parseYamlConfig(kLimitsBase, "l.yaml");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->server.limits.max_request_line, 8192u);
+  EXPECT_EQ(plain->server.limits.max_header_bytes, 32768u);
+  EXPECT_EQ(plain->server.limits.max_headers, 100u);
+  EXPECT_EQ(plain->server.limits.max_body_size, 0u);
+  EXPECT_EQ(plain->server.client_body_timeout, Millis(30000));
+  EXPECT_EQ(plain->server.locations[0].max_body_size, uint64_t{10} << 20);
+
+  std::string text(kLimitsBase);
+  text +=
+      "  client_body_timeout: 5s\n  limits:\n    max_request_line: 4k\n"
+      "    max_header_bytes: 16KiB\n    max_headers: 50\n    max_body_size: 1m\n"
+      "    max_connections: 1000\n";
+  auto config = parseYamlConfig(text, "l.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->server.client_body_timeout, Millis(5000));
+  EXPECT_EQ(config->server.limits.max_request_line, 4096u);
+  EXPECT_EQ(config->server.limits.max_header_bytes, 16384u);
+  EXPECT_EQ(config->server.limits.max_headers, 50u);
+  EXPECT_EQ(config->server.limits.max_body_size, 1048576u);
+  EXPECT_EQ(config->server.limits.max_connections, 1000u);
+}
+
+TEST(ServerLimits, BadSizesNameTheirPosition) {
+  std::string text(kLimitsBase);
+  text += "  limits:\n    max_body_size: 12 parsecs\n";
+  auto config = parseYamlConfig(text, "l.yaml");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message,
+            "l.yaml:11:20: max_body_size must be a size (bytes, or a number with k/K/KiB, "
+            "m/M/MiB or g/G/GiB), got '12 parsecs'");
+  text = std::string(kLimitsBase) + "  limits:\n    speed: 1\n";
+  config = parseYamlConfig(text, "l.yaml");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message.rfind("l.yaml:11:5: unknown key 'speed' in limits", 0), 0u)
+      << config.error().message;
+}
+
+}  // namespace
+}  // namespace gourmet::core

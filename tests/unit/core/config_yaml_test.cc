@@ -217,11 +217,11 @@ TEST(YamlConfigErrors, UnknownKeys) {
             "demo.yaml:1:1: unknown key 'servers' in top level (allowed: server, upstreams)");
   EXPECT_EQ(errorOf("server:\n  listen: 80\n"),
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
-            "workers, access_log, client_header_timeout, client_idle_timeout, drain_timeout, "
-            "locations)");
+            "workers, access_log, client_header_timeout, client_idle_timeout, "
+            "client_body_timeout, drain_timeout, limits, locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
-            "http_pass, rewrite, match)");
+            "http_pass, rewrite, match, max_body_size)");
   EXPECT_EQ(errorOf(std::string(kMinimal) + "    retries: 3\n"),
             "demo.yaml:9:5: unknown key 'retries' in upstream 'backend' (allowed: balancer, "
             "hash_on, choice_count, active_request_bias, decay, default_rtt, table_size, "
@@ -385,6 +385,130 @@ TEST(LoadYamlConfig, ReadsTheFileOrSaysWhy) {
   EXPECT_EQ(config->file, path);
   EXPECT_EQ(config->upstreams.at(0).servers.at(0).port, 9001);
   EXPECT_EQ(config->server.locations.at(0).pattern_pos.file, path);
+}
+
+// ---- server.limits, client_body_timeout, a location's max_body_size ----
+
+// kMinimal's server section with `lines` (indented by the caller) added.
+std::string withServer(std::string_view lines) {
+  std::string yaml(kMinimal);
+  yaml.insert(yaml.find('\n') + 1, lines);
+  return yaml;
+}
+
+TEST(YamlConfigLimits, Defaults) {
+  const Config config = parsed(kMinimal);
+  EXPECT_EQ(config.server.client_body_timeout, Millis{30'000});
+  const ServerLimits& limits = config.server.limits;
+  EXPECT_EQ(limits.max_request_line, 8u * 1024);
+  EXPECT_EQ(limits.max_header_bytes, 32u * 1024);
+  EXPECT_EQ(limits.max_headers, 100u);
+  EXPECT_EQ(limits.max_body_size, 0u);  // unlimited
+  EXPECT_EQ(limits.max_connections, 10'000u);
+  EXPECT_EQ(config.server.locations.at(0).max_body_size, std::nullopt);
+}
+
+TEST(YamlConfigLimits, ReadsEveryKey) {
+  const Config config = parsed(R"yaml(server:
+  client_body_timeout: 500ms
+  limits:
+    max_request_line: 4KiB
+    max_header_bytes: 1M
+    max_headers: 20
+    max_body_size: 2g
+    max_connections: 0
+  locations:
+    - path: "^/upload/"
+      upstream: backend
+      max_body_size: 10MiB
+    - path: "^/"
+      upstream: backend
+      max_body_size: 0
+upstreams:
+  backend:
+    servers:
+      - path: 127.0.0.1:9001
+)yaml");
+  EXPECT_EQ(config.server.client_body_timeout, Millis{500});
+  const ServerLimits& limits = config.server.limits;
+  EXPECT_EQ(limits.max_request_line, 4096u);
+  EXPECT_EQ(limits.max_header_bytes, 1u << 20);
+  EXPECT_EQ(limits.max_headers, 20u);
+  EXPECT_EQ(limits.max_body_size, uint64_t{2} << 30);
+  EXPECT_EQ(limits.max_connections, 0u);
+  EXPECT_EQ(config.server.locations.at(0).max_body_size, uint64_t{10} << 20);
+  EXPECT_EQ(config.server.locations.at(1).max_body_size, 0u);  // unlimited here, explicitly
+}
+
+TEST(YamlConfigLimits, SizeSuffixesAreBinary) {
+  const auto size = [](std::string_view text) -> uint64_t {
+    return parsed(withServer("  limits:\n    max_body_size: " + std::string(text) + "\n"))
+        .server.limits.max_body_size;
+  };
+  EXPECT_EQ(size("0"), 0u);
+  EXPECT_EQ(size("1000"), 1000u);
+  for (std::string_view k : {"3k", "3K", "3KiB"}) EXPECT_EQ(size(k), 3u << 10) << k;
+  for (std::string_view m : {"3m", "3M", "3MiB"}) EXPECT_EQ(size(m), 3u << 20) << m;
+  for (std::string_view g : {"3g", "3G", "3GiB"}) EXPECT_EQ(size(g), uint64_t{3} << 30) << g;
+  EXPECT_EQ(size("1024GiB"), uint64_t{1} << 40);  // the largest
+}
+
+TEST(YamlConfigLimits, BadSizes) {
+  const auto limit = [](std::string_view key, std::string_view value) {
+    return errorOf(
+        withServer("  limits:\n    " + std::string(key) + ": " + std::string(value) + "\n"));
+  };
+  const std::string forms = "(bytes, or a number with k/K/KiB, m/M/MiB or g/G/GiB)";
+  for (std::string_view bad : {"10 MiB", "1.5M", "-1", "10KB", "10kib", "ten", "0x10", "M"}) {
+    EXPECT_EQ(limit("max_body_size", bad), "demo.yaml:3:20: max_body_size must be a size " + forms +
+                                               ", got '" + std::string(bad) + "'");
+  }
+  EXPECT_EQ(limit("max_body_size", "[1]"),
+            "demo.yaml:3:20: max_body_size must be a size, got a sequence");
+  EXPECT_EQ(limit("max_body_size", ""), "demo.yaml:3:5: max_body_size must be a size, got null");
+  EXPECT_EQ(limit("max_body_size", "1025G"),
+            "demo.yaml:3:20: max_body_size 1025G out of range (0-1024GiB)");
+  EXPECT_EQ(limit("max_body_size", "99999999999999999999999"),
+            "demo.yaml:3:20: max_body_size 99999999999999999999999 out of range (0-1024GiB)");
+  EXPECT_EQ(limit("max_body_size", "17179869184G"),  // 2^64 bytes: must not wrap to 0
+            "demo.yaml:3:20: max_body_size 17179869184G out of range (0-1024GiB)");
+  EXPECT_EQ(limit("max_request_line", "0"),
+            "demo.yaml:3:23: max_request_line 0 out of range (1-1MiB)");
+  EXPECT_EQ(limit("max_request_line", "2m"),
+            "demo.yaml:3:23: max_request_line 2m out of range (1-1MiB)");
+  EXPECT_EQ(limit("max_header_bytes", "0k"),
+            "demo.yaml:3:23: max_header_bytes 0k out of range (1-16MiB)");
+  EXPECT_EQ(limit("max_header_bytes", "17M"),
+            "demo.yaml:3:23: max_header_bytes 17M out of range (1-16MiB)");
+  EXPECT_EQ(errorOf(withServer("  limits:\n    max_request_line: 8K\n    max_headers: 0\n")),
+            "demo.yaml:4:18: max_headers 0 out of range (1-10000)");
+  EXPECT_EQ(limit("max_headers", "1k"), "demo.yaml:3:18: max_headers must be an integer, got '1k'");
+  EXPECT_EQ(limit("max_connections", "-1"),
+            "demo.yaml:3:22: max_connections must be a non-negative integer, got '-1'");
+  EXPECT_EQ(limit("max_connections", "10000001"),
+            "demo.yaml:3:22: max_connections 10000001 out of range (0-10000000)");
+  // At the location, with the location's own position.
+  std::string yaml(kMinimal);
+  yaml.insert(yaml.find("      upstream: backend\n"), "      max_body_size: lots\n");
+  EXPECT_EQ(errorOf(yaml),
+            "demo.yaml:4:22: max_body_size must be a size " + forms + ", got 'lots'");
+}
+
+TEST(YamlConfigLimits, BadShapesAndTimeouts) {
+  EXPECT_EQ(errorOf(withServer("  limits:\n    max_body: 1M\n")),
+            "demo.yaml:3:5: unknown key 'max_body' in limits (allowed: max_request_line, "
+            "max_header_bytes, max_headers, max_body_size, max_connections)");
+  EXPECT_EQ(errorOf(withServer("  limits: 1M\n")),
+            "demo.yaml:2:11: limits must be a map, got a string");
+  EXPECT_EQ(errorOf(withServer("  limits:\n    max_headers: 5\n    max_headers: 6\n")),
+            "demo.yaml:4:5: duplicate key 'max_headers' in limits (first at line 3)");
+  EXPECT_EQ(errorOf(withServer("  client_body_timeout: 0s\n")),
+            "demo.yaml:2:24: client_body_timeout 0s out of range (> 0)");
+  EXPECT_EQ(errorOf(withServer("  client_body_timeout: idle\n")),
+            "demo.yaml:2:24: client_body_timeout: invalid duration 'idle' (expected e.g. 250ms, "
+            "5s, 2m, 1h, or seconds)");
+  // An empty limits map is all defaults.
+  EXPECT_EQ(parsed(withServer("  limits: {}\n")).server.limits, ServerLimits{});
 }
 
 }  // namespace

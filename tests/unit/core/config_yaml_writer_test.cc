@@ -22,6 +22,12 @@ void expectSameConfig(const Config& a, const Config& b) {
   EXPECT_EQ(x.client_header_timeout, y.client_header_timeout);
   EXPECT_EQ(x.client_idle_timeout, y.client_idle_timeout);
   EXPECT_EQ(x.drain_timeout, y.drain_timeout);
+  EXPECT_EQ(x.client_body_timeout, y.client_body_timeout);
+  EXPECT_EQ(x.limits.max_request_line, y.limits.max_request_line);
+  EXPECT_EQ(x.limits.max_header_bytes, y.limits.max_header_bytes);
+  EXPECT_EQ(x.limits.max_headers, y.limits.max_headers);
+  EXPECT_EQ(x.limits.max_body_size, y.limits.max_body_size);
+  EXPECT_EQ(x.limits.max_connections, y.limits.max_connections);
   ASSERT_EQ(x.locations.size(), y.locations.size());
   for (size_t i = 0; i < x.locations.size(); ++i) {
     SCOPED_TRACE("location " + std::to_string(i));
@@ -30,6 +36,7 @@ void expectSameConfig(const Config& a, const Config& b) {
     EXPECT_EQ(x.locations[i].rewrite, y.locations[i].rewrite);
     EXPECT_EQ(x.locations[i].match, y.locations[i].match);
     EXPECT_EQ(x.locations[i].rewrite_to_last_group, y.locations[i].rewrite_to_last_group);
+    EXPECT_EQ(x.locations[i].max_body_size, y.locations[i].max_body_size);
   }
   ASSERT_EQ(a.upstreams.size(), b.upstreams.size());
   for (size_t i = 0; i < a.upstreams.size(); ++i) {
@@ -252,6 +259,75 @@ upstreams:
                                 "");
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(toYaml(*config), R"yaml(server:
+  locations:
+    - path: "^/"
+      upstream: web
+upstreams:
+  web:
+    servers:
+      - path: 127.0.0.1:9001
+)yaml");
+}
+
+TEST(ConfigYamlWriter, RoundTripsLimits) {
+  auto config = parseYamlConfig(R"yaml(server:
+  client_body_timeout: 1500ms
+  limits:
+    max_request_line: 1025
+    max_header_bytes: 64k
+    max_headers: 7
+    max_body_size: 3g
+    max_connections: 0
+  locations:
+    - {path: ^/up, upstream: web, max_body_size: 10m}
+    - {path: ^/free, upstream: web, max_body_size: 0}
+    - {path: ^/, upstream: web}
+upstreams:
+  web:
+    servers: [{path: "127.0.0.1:9001"}]
+)yaml",
+                                "");
+  ASSERT_TRUE(config) << config.error().message;
+  expectRoundTrip(*config);
+  EXPECT_EQ(toYaml(*config), R"yaml(server:
+  client_body_timeout: 1500ms
+  limits:
+    max_request_line: 1025
+    max_header_bytes: 64KiB
+    max_headers: 7
+    max_body_size: 3GiB
+    max_connections: 0
+  locations:
+    - path: "^/up"
+      upstream: web
+      max_body_size: 10MiB
+    - path: "^/free"
+      upstream: web
+      max_body_size: 0
+    - path: "^/"
+      upstream: web
+upstreams:
+  web:
+    servers:
+      - path: 127.0.0.1:9001
+)yaml");
+}
+
+TEST(ConfigYamlWriter, WritesOnlyTheLimitsThatDiffer) {
+  auto config = parseYamlConfig(R"yaml(server:
+  client_body_timeout: 30s
+  limits: {max_request_line: 8k, max_header_bytes: 32768, max_headers: 100, max_body_size: 1M,
+           max_connections: 10000}
+  locations: [{path: ^/, upstream: web}]
+upstreams:
+  web:
+    servers: [{path: "127.0.0.1:9001"}]
+)yaml",
+                                "");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(toYaml(*config), R"yaml(server:
+  limits:
+    max_body_size: 1MiB
   locations:
     - path: "^/"
       upstream: web

@@ -8,6 +8,7 @@ packages=(
   libuv1-dev node-llhttp libyaml-cpp-dev libfmt-dev libre2-dev
   libgtest-dev libgmock-dev libexpected-dev libtomlplusplus-dev
   curl python3
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include "core/client_connection.h"
 #include "core/error_page.h"
 #include "core/log.h"
+#include "core/request_framing.h"
 #include "core/request_target.h"
 
 namespace gourmet::core {
@@ -30,6 +31,10 @@ int ClientConnection::startExchange() {
 
   if (parser_.httpMajor() != 1 || parser_.httpMinor() > 1) {
     respondLocally(505, "unsupported_http_version", true);
+    return HPE_PAUSED;
+  }
+  if (FramingVerdict framing = checkRequestFraming(request_, http10_); framing.status != 0) {
+    respondLocally(framing.status, framing.reason, true);
     return HPE_PAUSED;
   }
   size_t hosts = request_.count("host");
@@ -62,8 +67,8 @@ int ClientConnection::startExchange() {
                   (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   generation_ = worker_.pin();
-  const Route* route =
-      generation_->snapshot->router.match(target.host, target.path, forwarded_path_, route_scratch_);
+  const Route* route = generation_->snapshot->router.match(target.host, target.path,
+                                                           forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
@@ -179,9 +184,8 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   bytes_sent_ += scratch_.size();
   local_response_ = response_started_ = response_complete_ = true;
   if (status >= 500) {
-    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_,
-        parser_.methodName(), request_.target(), status,
-        reason);
+    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, parser_.methodName(), request_.target(),
+        status, reason);
   }
 }
 
@@ -202,8 +206,9 @@ void ClientConnection::writeAccessLog() {
       .client_ip = client_ip_,
       .method = parser_.methodName(),
       .target = request_.target(),
-      .upstream = cluster_ != nullptr ? std::string_view(cluster_->cluster->servers[server_index_]->address)
-                                      : std::string_view(),
+      .upstream = cluster_ != nullptr
+                      ? std::string_view(cluster_->cluster->servers[server_index_]->address)
+                      : std::string_view(),
       .reason = reason_,
       .http_minor = http10_ ? 0 : 1,
       .status = status_,
@@ -319,8 +324,7 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
   }
   upstream_failed_ = true;
   log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
-      upstreamErrorReason(error), parser_.methodName(),
-      forwarded_path_);
+      upstreamErrorReason(error), parser_.methodName(), forwarded_path_);
   if (response_started_) {
     reason_ = upstreamErrorReason(error);
     // Part of the response is already out: the only honest signal left is

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/head_syntax.h"
 #include "core/http_head.h"
 
 namespace gourmet::core {
@@ -36,13 +37,17 @@ class HttpParser {
 
   // Forgets everything: the next byte starts a new message.
   void reset();
-  llhttp_errno_t execute(const char* data, size_t len) { return llhttp_execute(&parser_, data, len); }
+  // Parses `data`. Each head is first checked by HeadSyntax; a head it
+  // rejects fails with HPE_STRICT before llhttp or the events see it.
+  llhttp_errno_t execute(const char* data, size_t len);
   // End of input: completes a message delimited by the close.
   llhttp_errno_t finish() { return llhttp_finish(&parser_); }
   // After HPE_PAUSED: carry on from errorPos().
   void resume() { llhttp_resume(&parser_); }
   const char* errorPos() const { return llhttp_get_error_pos(&parser_); }
-  const char* errorReason() const { return llhttp_get_error_reason(&parser_); }
+  const char* errorReason() const {
+    return syntax_.failed() ? syntax_.reason() : llhttp_get_error_reason(&parser_);
+  }
 
   MessageHead& head() { return head_; }
   const MessageHead& head() const { return head_; }
@@ -68,7 +73,11 @@ class HttpParser {
   llhttp_type_t type_;
   Events& events_;
   MessageHead head_;
+  HeadSyntax syntax_;
   uint64_t content_length_ = 0;
+  // on_message_complete pauses llhttp so that the next head in the same
+  // buffer is checked too; this tells execute() the pause was its own.
+  bool paused_for_syntax_ = false;
 };
 
 }  // namespace gourmet::core

@@ -39,6 +39,16 @@ llhttp_errno_t HttpParser::execute(const char* data, size_t len) {
   }
 }
 
+llhttp_errno_t HttpParser::finish() {
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  if (err == HPE_PAUSED && paused_for_syntax_) {
+    paused_for_syntax_ = false;  // our own pause: nothing follows the close
+    llhttp_resume(&parser_);
+    return HPE_OK;
+  }
+  return err;
+}
+
 const llhttp_settings_t& HttpParser::settings() {
   static const llhttp_settings_t kSettings = [] {
     llhttp_settings_t s;

@@ -41,7 +41,7 @@ class HttpParser {
   // rejects fails with HPE_STRICT before llhttp or the events see it.
   llhttp_errno_t execute(const char* data, size_t len);
   // End of input: completes a message delimited by the close.
-  llhttp_errno_t finish() { return llhttp_finish(&parser_); }
+  llhttp_errno_t finish();
   // After HPE_PAUSED: carry on from errorPos().
   void resume() { llhttp_resume(&parser_); }
   const char* errorPos() const { return llhttp_get_error_pos(&parser_); }

@@ -22,6 +22,7 @@
 
 #include "core/http_parser.h"
 #include "core/http_rewrite.h"
+#include "core/request_framing.h"
 #include "core/request_target.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -42,8 +43,9 @@ struct Forward {
   std::string host, path, query;
 };
 
-bool gate(const Message& m, Forward& out) {
+bool gate(const Message& m, const core::MessageHead& head, Forward& out) {
   if (m.major != 1 || m.minor > 1) return false;
+  if (core::checkRequestFraming(head, m.minor == 0).status != 0) return false;
   size_t hosts = 0;
   std::string_view host;
   for (const Field& f : m.fields) {
@@ -111,7 +113,7 @@ class Proxy final : public core::HttpParser::Events {
   int onHeadersComplete() override {
     client_ = headOf(parser_, HTTP_REQUEST);
     forward_ = {};
-    if (!gate(client_, forward_)) {
+    if (!gate(client_, parser_.head(), forward_)) {
       stopped_ = true;  // 4xx/505 and close: nothing reaches an upstream
       return HPE_PAUSED;
     }

@@ -222,7 +222,11 @@ bool TestOrigin::sendReply(int fd, const Request& request, const Reply& reply, b
   keep_open = false;
   if (reply.delay.count() > 0 && !sleepUnlessStopped(reply.delay)) return false;
   if (reply.close_without_response) return true;
-  if (reply.raw) return sendAll(fd, *reply.raw, kOriginIdleTimeout);
+  if (reply.raw) {
+    if (!sendAll(fd, *reply.raw, kOriginIdleTimeout)) return false;
+    if (reply.hold_after_raw.count() > 0) sleepUnlessStopped(reply.hold_after_raw);
+    return true;
+  }
 
   const bool head = request.method == "HEAD";
   const bool bodiless_status =

@@ -58,6 +58,9 @@ struct Reply {
   bool close_after_response = false;
   // Send these bytes verbatim instead of a response, then close.
   std::optional<std::string> raw;
+  // After `raw`, keep the connection open (and unread) this long first: an
+  // origin that stalls mid-response, or whose connection must not be reused.
+  Millis hold_after_raw{0};
 
   static Reply text(int status, std::string reason, std::string body);
 };

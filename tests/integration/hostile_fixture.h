@@ -22,6 +22,7 @@ inline constexpr size_t kTestMaxBody = 1024;         // limits.max_body_size
 inline constexpr size_t kTestMaxBigBody = 4096;      // ^/big/'s max_body_size
 inline constexpr size_t kTestMaxConnections = 4;     // limits.max_connections
 inline constexpr Millis kTestClientTimeout{500};     // header and body timeouts
+inline constexpr Millis kTestIdleTimeout{800};       // client_idle_timeout
 
 // One worker, so that max_connections (per worker) is the proxy's.
 inline std::string hostileConfig(const std::string& origin_address) {
@@ -32,6 +33,7 @@ inline std::string hostileConfig(const std::string& origin_address) {
   workers: 1
   client_header_timeout: {timeout}ms
   client_body_timeout: {timeout}ms
+  client_idle_timeout: {idle}ms
   limits:
     max_request_line: {target}
     max_header_bytes: {header_bytes}
@@ -51,7 +53,7 @@ upstreams:
     servers:
       - path: "{origin}"
 )yaml",
-      fmt::arg("timeout", kTestClientTimeout.count()), fmt::arg("target", kTestMaxTarget),
+      fmt::arg("timeout", kTestClientTimeout.count()), fmt::arg("idle", kTestIdleTimeout.count()), fmt::arg("target", kTestMaxTarget),
       fmt::arg("header_bytes", kTestMaxHeaderBytes), fmt::arg("headers", kTestMaxHeaders),
       fmt::arg("body", kTestMaxBody), fmt::arg("connections", kTestMaxConnections),
       fmt::arg("big_body", kTestMaxBigBody), fmt::arg("origin", origin_address));

@@ -145,6 +145,21 @@ TEST_F(HostileTest, SlowlorisHeadIs408AndClosed) {
   expectOriginUntouched();
 }
 
+// A kept-alive connection with nothing more to say is closed after
+// client_idle_timeout, silently: no request is pending, so no 408.
+TEST_F(HostileTest, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
+  RawClient client(port());
+  ASSERT_TRUE(client.send(getRequest("/once")));
+  const auto r = client.readFinalResponse();
+  ASSERT_TRUE(r) << client.error();
+  EXPECT_EQ(r->status, 200);
+  const auto answered = Clock::now();
+  EXPECT_TRUE(client.waitForClose(4 * kTestIdleTimeout)) << client.error();
+  const auto idle = Clock::now() - answered;
+  EXPECT_GE(idle, kTestIdleTimeout - 100ms) << "closed before its idle timeout";
+  EXPECT_LT(idle, 3 * kTestIdleTimeout);
+}
+
 // A body that stops arriving: 408 after client_body_timeout.
 TEST_F(HostileTest, StalledBodyIs408) {
   RawClient client(port());

@@ -54,4 +54,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# The cost of the one counter all workers share, beside the figures below.
+counter_bin=${BUILD_DIR:-build}/tools/shared_counter
+if [[ -x $counter_bin ]]; then "$counter_bin"; fi
+
 exec python3 tools/bench/bench.py "$@"

@@ -1,8 +1,5 @@
 #include "core/client_connection.h"
 
-#include <arpa/inet.h>
-#include <unistd.h>
-
 #include "core/log.h"
 
 namespace gourmet::core {
@@ -10,42 +7,50 @@ namespace {
 
 constexpr size_t kMaxPendingInput = 64 * 1024;
 
-uv_stream_t* stream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
-
 }  // namespace
 
-ClientConnection::ClientConnection(Worker& worker)
-    : worker_(worker), out_(*this, stream(&tcp_)) {
-  uv_tcp_init(worker_.loop(), &tcp_);
+ClientConnection::ClientConnection(Worker& worker) : worker_(worker), out_(*this, nullptr) {
   uv_timer_init(worker_.loop(), &timer_);
-  tcp_.data = this;
   deadline_.init(
       worker_.loop(), &timer_,
       [](void* owner) { static_cast<ClientConnection*>(owner)->onDeadline(); }, this);
-  open_handles_ = 2;
 }
 
-void ClientConnection::start(int fd, uv_stream_t* listener) {
-  int rc = fd >= 0 ? uv_tcp_open(&tcp_, fd) : uv_accept(listener, stream(&tcp_));
-  if (rc != 0) {
-    if (fd >= 0) ::close(fd);
-    close();
-    return;
+void ClientConnection::destroy() {
+  uv_timer_stop(&timer_);
+  timer_.data = this;  // was the Deadline's
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_),
+           [](uv_handle_t* handle) { delete static_cast<ClientConnection*>(handle->data); });
+}
+
+void ClientConnection::attach(ClientSocket& socket) {
+  socket_ = &socket;
+  out_.setStream(socket.stream());
+  socket.formatPeer(client_ip_, sizeof client_ip_);
+  parser_.reset();
+  pending_input_.clear();
+  deadline_.clear();
+  exchange_active_ = message_begun_ = parser_waiting_ = false;
+  upstream_backpressure_ = upstream_paused_ = false;
+  eof_ = in_drive_ = closing_ = closed_ = false;
+  keep_alive_ = true;
+  upstream_ = nullptr;
+  generation_ = nullptr;
+  cluster_ = nullptr;
+}
+
+void ClientConnection::recycle() {
+  // Everyday heads and pages fit in 4 KiB; a connection that met a larger
+  // one does not keep the memory for the next socket.
+  constexpr size_t kKeep = 4096;
+  for (std::string* buffer :
+       {&pending_input_, &input_scratch_, &scratch_, &upstream_head_, &forwarded_path_}) {
+    if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
-  uv_tcp_nodelay(&tcp_, 1);
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-    if (peer.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6&>(peer).sin6_addr, client_ip_,
-                sizeof client_ip_);
-    } else {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in&>(peer).sin_addr, client_ip_,
-                sizeof client_ip_);
-    }
-  }
-  armTimer(worker_.idleTimeout());
-  updateReading();
+  out_.shrink();
+  deadline_.clear();
+  uv_timer_stop(&timer_);
+  socket_ = nullptr;
 }
 
 void ClientConnection::armTimer(Millis timeout) { deadline_.set(timeout); }
@@ -72,22 +77,6 @@ void ClientConnection::onDeadline() {
   conn->close();  // idle keep-alive connection
 }
 
-void ClientConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  *buf = static_cast<ClientConnection*>(handle->data)->worker_.buffers().take();
-}
-
-void ClientConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* conn = static_cast<ClientConnection*>(s->data);
-  if (nread > 0) {
-    conn->onData(buf->base, static_cast<size_t>(nread));
-  } else if (nread == UV_EOF) {
-    conn->onEof();
-  } else if (nread < 0) {
-    conn->abort();
-  }
-  conn->worker_.buffers().give(buf);
-}
-
 void ClientConnection::onData(const char* data, size_t len) {
   if (closing_ || closed_) return;
   if (exchange_active_ && !request_complete_) armTimer(worker_.bodyTimeout());
@@ -107,8 +96,7 @@ void ClientConnection::onEof() {
     return;
   }
   // A half-closed client may still be reading: finish and flush what it
-  // asked for, then close. libuv has stopped reading on EOF.
-  reading_ = false;
+  // asked for, then close.
   eof_ = true;
   keep_alive_ = false;
   if (!exchange_active_) closing_ = true;
@@ -169,7 +157,17 @@ void ClientConnection::drive() {
   flushAll();
   if (closed_) return;
   updateReading();
-  if (closing_ && out_.idle()) close();
+  if (closing_ && out_.idle()) {
+    close();
+  } else if (idle()) {
+    socket_->becomeIdle();  // the last use of this object for this socket
+  }
+}
+
+// Nothing in flight either way: the socket can wait without us.
+bool ClientConnection::idle() const {
+  return !exchange_active_ && !message_begun_ && !closing_ && !closed_ && !eof_ &&
+         pending_input_.empty() && out_.idle();
 }
 
 void ClientConnection::flushAll() {
@@ -198,13 +196,7 @@ void ClientConnection::updateReading() {
   // calls per request. Past kMaxPendingInput the client waits for us.
   bool want = !closing_ && !closed_ && !eof_ && !upstream_backpressure_ &&
               pending_input_.size() < kMaxPendingInput;
-  if (want == reading_) return;
-  if (want) {
-    reading_ = uv_read_start(stream(&tcp_), &ClientConnection::onAlloc, &ClientConnection::onRead) == 0;
-  } else {
-    uv_read_stop(stream(&tcp_));
-    reading_ = false;
-  }
+  socket_->setReading(want);
 }
 
 void ClientConnection::onDrained(OutQueue&) {
@@ -213,6 +205,7 @@ void ClientConnection::onDrained(OutQueue&) {
     return;
   }
   resumeUpstream();
+  if (!in_drive_ && idle()) socket_->becomeIdle();
 }
 
 void ClientConnection::onWriteError(OutQueue&, int) { abort(); }
@@ -245,16 +238,9 @@ void ClientConnection::close() {
     response_complete_ = request_complete_ = true;
     finishExchange();
   }
-  worker_.connectionClosed(this);
+  deadline_.clear();
   uv_timer_stop(&timer_);
-  timer_.data = this;  // was the Deadline's; onClosed wants the connection
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &ClientConnection::onClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &ClientConnection::onClosed);
-}
-
-void ClientConnection::onClosed(uv_handle_t* handle) {
-  auto* conn = static_cast<ClientConnection*>(handle->data);
-  if (--conn->open_handles_ == 0) delete conn;
+  socket_->close();  // gives this back once libuv is done with the socket
 }
 
 void ClientConnection::onMessageBegin() {

@@ -1,6 +1,9 @@
 #pragma once
 
-// One client (downstream) connection and the request it is serving.
+// What serving one client connection takes: the parser, the buffers, the
+// timer and the exchange in progress. A ClientSocket borrows one from the
+// worker's spares when a request begins and gives it back once nothing is in
+// flight, so only connections with work to do hold one.
 //
 // Requests are answered one at a time, in order: once a request's message is
 // complete the parser pauses, and pipelined bytes wait (unread or buffered)
@@ -15,9 +18,9 @@
 #include <netinet/in.h>
 #include <uv.h>
 
-#include <list>
 #include <string>
 
+#include "core/client_socket.h"
 #include "core/deadline.h"
 #include "core/http_head.h"
 #include "core/http_parser.h"
@@ -33,32 +36,33 @@ class ClientConnection final : public OutQueue::Owner,
                                private HttpParser::Events {
  public:
   explicit ClientConnection(Worker& worker);
+  // Closes the timer and frees this once libuv lets go of it.
+  void destroy();
 
-  // Takes the accepted socket `fd`, or accepts from `listener` when fd < 0,
-  // and starts reading. On failure the connection closes itself.
-  void start(int fd, uv_stream_t* listener);
+  // Starts serving `socket` (state from an earlier socket is forgotten).
+  void attach(ClientSocket& socket);
+  // Back among the spares: drops buffers grown beyond everyday sizes.
+  void recycle();
+
+  // Bytes and end of input from the socket.
+  void onData(const char* data, size_t len);
+  void onEof();
 
   // Graceful drain: close now if between requests, else after this response.
   void drain();
   // Close now, whatever is in flight.
   void abort();
 
-  std::list<ClientConnection*>::iterator position;  // in the worker's list
-
  private:
   // client_connection.cc
-  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   void onDeadline();
-  static void onClosed(uv_handle_t* handle);
   // HttpParser::Events
   void onMessageBegin() override;
   int onHeadersComplete() override;
   void onBody(std::string_view data) override;
   int onMessageComplete() override;
 
-  void onData(const char* data, size_t len);
-  void onEof();
+  bool idle() const;
   void execute(const char* data, size_t len);
   void rejectMalformed(llhttp_errno_t err);
   void drive();
@@ -89,9 +93,9 @@ class ClientConnection final : public OutQueue::Owner,
   void onUpstreamReadEnd() override;
 
   Worker& worker_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
-  Deadline deadline_;  // header, body and idle timeouts, on timer_
+  ClientSocket* socket_ = nullptr;
+  uv_timer_t timer_{};  // initialised once, reused by every socket served
+  Deadline deadline_;   // header, body and idle timeouts, on timer_
   HttpParser parser_{HTTP_REQUEST, *this};
   MessageHead& request_ = parser_.head();
   OutQueue out_;
@@ -109,9 +113,9 @@ class ClientConnection final : public OutQueue::Owner,
   std::string forwarded_path_;
   std::string route_scratch_;
   uint64_t body_forwarded_ = 0;
-  uint64_t max_body_size_ = 0;  // 0 = unlimited
-  uint64_t bytes_sent_ = 0;  // response bytes queued to the client
-  uint64_t started_ms_ = 0;  // loop time when the head was complete
+  uint64_t max_body_size_ = 0;        // 0 = unlimited
+  uint64_t bytes_sent_ = 0;           // response bytes queued to the client
+  uint64_t started_ms_ = 0;           // loop time when the head was complete
   uint64_t upstream_started_ns_ = 0;  // when the server was picked (latency for balancers)
   bool upstream_failed_ = false;
   int status_ = 0;
@@ -129,13 +133,11 @@ class ClientConnection final : public OutQueue::Owner,
   bool retried_ = false;
 
   // Flow control and lifecycle.
-  int open_handles_ = 0;
   bool message_begun_ = false;
-  bool parser_waiting_ = false;  // paused after a complete request
+  bool parser_waiting_ = false;         // paused after a complete request
   bool upstream_backpressure_ = false;  // stopped reading: upstream queue full
-  bool upstream_paused_ = false;  // we paused the upstream: our queue is full
-  bool reading_ = false;
-  bool eof_ = false;  // the client half-closed
+  bool upstream_paused_ = false;        // we paused the upstream: our queue is full
+  bool eof_ = false;                    // the client half-closed
   bool in_drive_ = false;
   bool closing_ = false;  // close once the output is flushed
   bool closed_ = false;

@@ -32,6 +32,9 @@ class OutQueue {
 
   OutQueue(Owner& owner, uv_stream_t* stream) : owner_(owner), stream_(stream) {}
 
+  // The stream to write to next (the queue must be idle).
+  void setStream(uv_stream_t* stream) { stream_ = stream; }
+
   void append(std::string_view data) { queued_.append(data); }
   std::string& buffer() { return queued_; }  // for in-place serialisation
 

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/client_connection.h"
+#include "core/client_socket.h"
 #include "core/log.h"
 
 namespace gourmet::core {
@@ -49,6 +50,7 @@ Worker::Worker(uint32_t index, SnapshotPublisher& publisher, std::function<void(
   uv_async_init(&loop_, &snapshot_async_, &Worker::onSnapshot);
   uv_async_init(&loop_, &stop_async_, &Worker::onStop);
   uv_timer_init(&loop_, &drain_timer_);
+  idle_.init(&loop_, &ClientSocket::onIdleExpired);
   snapshot_async_.data = stop_async_.data = drain_timer_.data = this;
   publisher_.subscribe(&snapshot_async_);
 }
@@ -62,6 +64,7 @@ Worker::~Worker() {
                                 reinterpret_cast<uv_handle_t*>(&drain_timer_)}) {
       uv_close(handle, nullptr);
     }
+    idle_.close();
     uv_run(&loop_, UV_RUN_DEFAULT);
   }
   generations_.clear();
@@ -225,7 +228,8 @@ void Worker::closeListener(Listener* listener) {
   // while), completing connections nobody accepts. Shutting the socket down
   // stops the listening itself, so new connections are refused at once.
   uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->tcp), &fd) == 0) ::shutdown(fd, SHUT_RDWR);
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->tcp), &fd) == 0)
+    ::shutdown(fd, SHUT_RDWR);
   uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp),
            [](uv_handle_t* handle) { delete static_cast<Listener*>(handle->data); });
 }
@@ -256,7 +260,7 @@ void Worker::onConnection(uv_stream_t* server, int status) {
 
 void Worker::addConnection(int fd, uv_stream_t* server) {
   uint32_t max = limits().max_connections;
-  if (max != 0 && connections_.size() >= max) {
+  if (max != 0 && open_count_ >= max) {
     // Over the limit: take the connection off the queue and close it, so
     // the kernel's backlog does not fill with connections nobody serves.
     // (libuv has accepted it already and waits for uv_accept to hand it over.)
@@ -275,15 +279,40 @@ void Worker::addConnection(int fd, uv_stream_t* server) {
     }
     return;
   }
-  auto* conn = new ClientConnection(*this);
-  connections_.push_front(conn);
-  conn->position = connections_.begin();
-  conn->start(fd, server);
+  auto* socket = new ClientSocket(*this);
+  socket->next_open = open_sockets_;
+  if (open_sockets_ != nullptr) open_sockets_->prev_open = socket;
+  open_sockets_ = socket;
+  ++open_count_;
+  socket->start(fd, server);
 }
 
-void Worker::connectionClosed(ClientConnection* conn) {
-  connections_.erase(conn->position);
+void Worker::socketClosed(ClientSocket* socket) {
+  (socket->prev_open != nullptr ? socket->prev_open->next_open : open_sockets_) = socket->next_open;
+  if (socket->next_open != nullptr) socket->next_open->prev_open = socket->prev_open;
+  socket->prev_open = socket->next_open = nullptr;
+  --open_count_;
   if (draining_) maybeFinish();
+}
+
+// Spares beyond this many are freed: a burst of concurrent requests does not
+// leave its peak's worth of connections behind.
+constexpr size_t kMaxSpareConnections = 1024;
+
+ClientConnection* Worker::lendConnection() {
+  if (spare_connections_.empty()) return new ClientConnection(*this);
+  ClientConnection* conn = spare_connections_.back();
+  spare_connections_.pop_back();
+  return conn;
+}
+
+void Worker::returnConnection(ClientConnection* conn) {
+  conn->recycle();
+  if (finished_ || spare_connections_.size() >= kMaxSpareConnections) {
+    conn->destroy();
+  } else {
+    spare_connections_.push_back(conn);
+  }
 }
 
 void Worker::onStop(uv_async_t* async) {
@@ -303,13 +332,15 @@ void Worker::beginStop(bool graceful) {
     uv_timer_start(&drain_timer_, &Worker::onDrainTimeout,
                    static_cast<uint64_t>(drain_timeout_ms_.load()), 0);
   }
-  // Copies: draining or aborting a connection removes it from the list.
-  std::vector<ClientConnection*> open(connections_.begin(), connections_.end());
-  for (ClientConnection* conn : open) {
+  // Copies: draining or aborting a socket removes it from the list.
+  std::vector<ClientSocket*> open;
+  open.reserve(open_count_);
+  for (ClientSocket* s = open_sockets_; s != nullptr; s = s->next_open) open.push_back(s);
+  for (ClientSocket* socket : open) {
     if (graceful) {
-      conn->drain();
+      socket->drain();
     } else {
-      conn->abort();
+      socket->abort();
     }
   }
   maybeFinish();
@@ -318,13 +349,16 @@ void Worker::beginStop(bool graceful) {
 void Worker::onDrainTimeout(uv_timer_t* timer) {
   auto* worker = static_cast<Worker*>(timer->data);
   log(LogLevel::kWarn, "worker {}: drain timeout, closing {} connections", worker->index_,
-      worker->connections_.size());
+      worker->open_count_);
   worker->beginStop(false);
 }
 
 void Worker::maybeFinish() {
-  if (finished_ || !connections_.empty()) return;
+  if (finished_ || open_count_ != 0) return;
   finished_ = true;
+  idle_.close();
+  for (ClientConnection* conn : spare_connections_) conn->destroy();
+  spare_connections_.clear();
   publisher_.unsubscribe(&snapshot_async_);
   pools_.clear();  // closes idle upstream connections
   uv_timer_stop(&drain_timer_);

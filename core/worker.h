@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "balancers/balancer.h"
+#include "core/idle_queue.h"
 #include "core/read_buffer_pool.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
@@ -33,6 +34,7 @@
 namespace gourmet::core {
 
 class ClientConnection;
+class ClientSocket;
 
 // A worker's state derived from one snapshot.
 struct Generation {
@@ -41,7 +43,7 @@ struct Generation {
     // Shared with the next generation when the cluster did not change.
     std::shared_ptr<balancers::ServerSet> servers;
     std::shared_ptr<balancers::Balancer> balancer;  // picks over `servers`
-    std::vector<UpstreamPool*> pools;  // parallel to cluster->servers
+    std::vector<UpstreamPool*> pools;               // parallel to cluster->servers
   };
 
   std::shared_ptr<const Snapshot> snapshot;
@@ -82,7 +84,12 @@ class Worker {
   const ClientLimits& limits() const { return current_->snapshot->limits; }
   // Connections refused at accept because max_connections was reached.
   uint64_t refusedConnections() const { return refused_connections_; }
-  void connectionClosed(ClientConnection* conn);
+  // Client sockets waiting for their next request.
+  IdleQueue& idleQueue() { return idle_; }
+  // What serving a request takes, lent to a socket while it has one.
+  ClientConnection* lendConnection();
+  void returnConnection(ClientConnection* conn);
+  void socketClosed(ClientSocket* socket);
 
  private:
   struct Listener;
@@ -119,7 +126,10 @@ class Worker {
   Generation* current_ = nullptr;
   std::list<std::unique_ptr<Generation>> generations_;
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamPool>> pools_;  // by server id
-  std::list<ClientConnection*> connections_;
+  ClientSocket* open_sockets_ = nullptr;  // intrusive list (ClientSocket::next_open)
+  size_t open_count_ = 0;
+  IdleQueue idle_;
+  std::vector<ClientConnection*> spare_connections_;
   uint64_t refused_connections_ = 0;
   std::atomic<uint64_t> version_{0};
 

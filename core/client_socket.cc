@@ -38,10 +38,20 @@ void ClientSocket::start(int fd, uv_stream_t* listener) {
 }
 
 void ClientSocket::formatPeer(char* out, size_t size) const {
-  if (inet_ntop(peer_v6_ ? AF_INET6 : AF_INET, &peer_, out, static_cast<socklen_t>(size)) ==
-      nullptr) {
-    out[0] = '\0';
+  if (!peer_v6_ && size >= INET_ADDRSTRLEN) {
+    // By hand: glibc's inet_ntop formats IPv4 through sprintf, and this runs
+    // for every request a keep-alive connection makes.
+    char* p = out;
+    for (int i = 0; i < 4; ++i) {
+      unsigned octet = reinterpret_cast<const unsigned char*>(&peer_)[i];
+      if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
+      *p++ = static_cast<char>('0' + octet % 10);
+      *p++ = i < 3 ? '.' : '\0';
+    }
+    return;
   }
+  if (inet_ntop(AF_INET6, &peer_, out, static_cast<socklen_t>(size)) == nullptr) out[0] = '\0';
 }
 
 void ClientSocket::setReading(bool want) {

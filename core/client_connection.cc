@@ -25,6 +25,7 @@ void ClientConnection::destroy() {
 
 void ClientConnection::attach(ClientSocket& socket) {
   socket_ = &socket;
+  out_.discard();  // what a closed socket did not take must not reach this one
   out_.setStream(socket.stream());
   socket.formatPeer(client_ip_, sizeof client_ip_);
   parser_.reset();
@@ -48,8 +49,7 @@ void ClientConnection::recycle() {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
   out_.shrink();
-  deadline_.clear();
-  uv_timer_stop(&timer_);
+  deadline_.stop();  // a timer left "due" would make the next set() wait for it
   socket_ = nullptr;
 }
 
@@ -238,8 +238,7 @@ void ClientConnection::close() {
     response_complete_ = request_complete_ = true;
     finishExchange();
   }
-  deadline_.clear();
-  uv_timer_stop(&timer_);
+  deadline_.stop();
   socket_->close();  // gives this back once libuv is done with the socket
 }
 

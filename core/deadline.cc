@@ -18,6 +18,12 @@ void Deadline::set(Millis timeout) {
   if (timer_due_ms_ == 0 || timer_due_ms_ > deadline_ms_) arm(deadline_ms_);
 }
 
+void Deadline::stop() {
+  deadline_ms_ = 0;
+  timer_due_ms_ = 0;
+  uv_timer_stop(timer_);
+}
+
 void Deadline::arm(uint64_t at_ms) {
   uint64_t now = uv_now(loop_);
   timer_due_ms_ = at_ms;

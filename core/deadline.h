@@ -25,6 +25,8 @@ class Deadline {
   // Expire `timeout` from now (replacing any earlier setting).
   void set(Millis timeout);
   void clear() { deadline_ms_ = 0; }
+  // Clears and stops the timer itself, for an owner that puts it aside.
+  void stop();
   bool armed() const { return deadline_ms_ != 0; }
 
  private:
@@ -35,7 +37,7 @@ class Deadline {
   uv_timer_t* timer_ = nullptr;
   Callback on_expire_ = nullptr;
   void* owner_ = nullptr;
-  uint64_t deadline_ms_ = 0;  // loop time; 0 = cleared
+  uint64_t deadline_ms_ = 0;   // loop time; 0 = cleared
   uint64_t timer_due_ms_ = 0;  // when the uv_timer fires; 0 = not running
 };
 

@@ -15,7 +15,7 @@
 namespace gourmet::core {
 
 struct HeadLimits {
-  size_t max_target = 8 * 1024;        // request target or reason phrase -> 414
+  size_t max_target = 8 * 1024;         // request target or reason phrase -> 414
   size_t max_header_bytes = 32 * 1024;  // names + values -> 431
   size_t max_headers = 100;             // -> 431
 };
@@ -31,7 +31,8 @@ void forEachToken(std::string_view list, Fn&& fn) {
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string_view token = list.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (!token.empty()) fn(token);
     if (comma == std::string_view::npos) break;

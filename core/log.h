@@ -3,10 +3,10 @@
 // Operator-facing log lines on stderr: "gourmet[level] message". One write(2)
 // per line, so lines from different threads never interleave.
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace gourmet::core {
 

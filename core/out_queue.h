@@ -49,6 +49,11 @@ class OutQueue {
 
   // Frees buffer memory held for a connection that goes idle.
   void shrink();
+  // Forgets unsent bytes of a stream that was closed (no write in flight).
+  void discard() {
+    queued_.clear();
+    writing_.clear();
+  }
 
  private:
   static void onWrite(uv_write_t* req, int status);

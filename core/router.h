@@ -4,13 +4,13 @@
 // first match wins. RE2 matches in linear time, so a hostile path cannot make
 // routing slow.
 
+#include <re2/re2.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <re2/re2.h>
 
 #include "core/config.h"
 #include "core/error.h"

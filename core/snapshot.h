@@ -57,9 +57,9 @@ struct SnapshotServices {
 
 // What one client may cost (server.limits in config).
 struct ClientLimits {
-  HeadLimits head;                // request target -> 414, header bytes/count -> 431
-  uint64_t max_body_size = 0;     // 0 = unlimited -> 413 (a location may override)
-  uint32_t max_connections = 0;   // per worker; 0 = unlimited
+  HeadLimits head;               // request target -> 414, header bytes/count -> 431
+  uint64_t max_body_size = 0;    // 0 = unlimited -> 413 (a location may override)
+  uint32_t max_connections = 0;  // per worker; 0 = unlimited
 };
 
 struct Snapshot {

@@ -145,6 +145,28 @@ TEST_F(HostileTest, SlowlorisHeadIs408AndClosed) {
   expectOriginUntouched();
 }
 
+// Connections share the worker's spare request state: one lent again after
+// serving another client must still time its head out.
+TEST_F(HostileTest, SlowHeadOnASecondClientIsStill408) {
+  {
+    RawClient first(port());
+    ASSERT_TRUE(first.send(getRequest("/first")));
+    const auto r = first.readFinalResponse();
+    ASSERT_TRUE(r) << first.error();
+    EXPECT_EQ(r->status, 200);
+  }
+  // The behaviour under test: time passing between two clients, so that
+  // whatever the first left armed would be due before the second's deadline.
+  std::this_thread::sleep_for(kTestClientTimeout);
+  RawClient second(port());
+  const auto began = Clock::now();
+  ASSERT_TRUE(second.send("GET /slow HTTP/1.1\r\nHost: a\r\n"));
+  const auto r = second.readFinalResponse();
+  ASSERT_TRUE(r) << second.error();
+  EXPECT_EQ(r->status, 408);
+  EXPECT_LT(Clock::now() - began, 4 * kTestClientTimeout);
+}
+
 // A kept-alive connection with nothing more to say is closed after
 // client_idle_timeout, silently: no request is pending, so no 408.
 TEST_F(HostileTest, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {

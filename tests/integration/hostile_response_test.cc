@@ -137,5 +137,47 @@ TEST_F(StalledBodyTest, ChunkedBodyIdleCutsTheClientWithoutTheLastChunk) {
   expectCut(10);
 }
 
+// ---- What one client leaves behind is never another's ----
+
+// A client that hangs up in the middle of a large download leaves bytes the
+// proxy had queued for it; the next client (same worker, so the same pooled
+// request state) must get its own response and nothing else.
+TEST_F(StalledBodyTest, AClientLeavingMidDownloadLeavesNothingForTheNext) {
+  ASSERT_NO_FATAL_FAILURE(start(
+      [](const Request& request) {
+        if (request.target != "/big") return echoTarget(request);
+        Reply reply;
+        reply.generated_body = 64ull << 20;
+        return reply;
+      },
+      responseConfig));
+  for (int i = 0; i < 3; ++i) {
+    {
+      RawClient leaving(port(), 3s);
+      ASSERT_TRUE(leaving.send(getRequest("/big")));
+      BodyDigest part;
+      ASSERT_TRUE(leaving.readHeadAndPartOfBody(1 << 20, part)) << leaving.error();
+      // Reading nothing more, until every buffer on the way is full and the
+      // proxy holds queued bytes for this client: the origin stops sending.
+      uint64_t last = origin_->bodyBytesSent();
+      auto last_change = Clock::now();
+      ASSERT_TRUE(eventually(
+          [&] {
+            const uint64_t now = origin_->bodyBytesSent();
+            if (now != last) {
+              last = now;
+              last_change = Clock::now();
+            }
+            return Clock::now() - last_change >= 300ms;
+          },
+          20s));
+    }  // closed with part of the body still queued in the proxy
+    const auto next = send(getRequest("/next"));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->status, 200);
+    EXPECT_EQ(next->text(), "/next");
+  }
+}
+
 }  // namespace
 }  // namespace gourmet::testing

@@ -22,6 +22,11 @@ constexpr bool visible(unsigned char c) { return c > 0x20 && c < 0x7f; }
 constexpr bool fieldByte(unsigned char c) {
   return c == ' ' || c == '\t' || (c > 0x20 && c != 0x7f);
 }
+constexpr std::array<bool, 256> kFieldByte = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = fieldByte(static_cast<unsigned char>(c));
+  return table;
+}();
 constexpr bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 constexpr std::string_view kVersionShape = "HTTP/d.d";
@@ -75,14 +80,19 @@ size_t HeadSyntax::scan(const char* data, size_t len) {
           return fail(i, "invalid character in method");
         }
         break;
-      case State::kTarget:
-        if (c == ' ' && target_seen_) {
-          state_ = State::kVersion;
-        } else if (!visible(c)) {
-          return fail(i, c == ' ' ? "empty request target" : "invalid character in request target");
+      case State::kTarget: {
+        size_t end = i;
+        while (end < len && visible(static_cast<unsigned char>(data[end]))) ++end;
+        if (end != i) {
+          target_seen_ = true;
+          if (end == len) return len;
+          i = end;
         }
-        target_seen_ = true;
+        if (data[i] != ' ') return fail(i, "invalid character in request target");
+        if (!target_seen_) return fail(i, "empty request target");
+        state_ = State::kVersion;
         break;
+      }
       case State::kVersion: {
         const char want = kVersionShape[version_pos_];
         if (want == 'd' ? !digit(c) : c != static_cast<unsigned char>(want)) {
@@ -155,17 +165,24 @@ size_t HeadSyntax::scan(const char* data, size_t len) {
                                                : "invalid character in header name");
         }
         break;
-      case State::kValue:
-        if (c == '\r') {
-          if (value_ends_in_space_ && name_match_ != kNoMatch) {
-            return fail(i, "whitespace after Transfer-Encoding");
-          }
-          state_ = State::kLineLf;
-        } else if (!fieldByte(c)) {
-          return fail(i, c == '\n' ? "bare LF" : "invalid character in header value");
+      case State::kValue: {
+        // Most bytes of a head are value bytes: skip them in a tight loop.
+        size_t end = i;
+        while (end < len && kFieldByte[static_cast<unsigned char>(data[end])]) ++end;
+        if (end != i) {
+          const char last = data[end - 1];
+          value_ends_in_space_ = last == ' ' || last == '\t';
+          if (end == len) return len;
+          i = end;
         }
-        value_ends_in_space_ = c == ' ' || c == '\t';
+        const char b = data[i];
+        if (b != '\r') return fail(i, b == '\n' ? "bare LF" : "invalid character in header value");
+        if (value_ends_in_space_ && name_match_ != kNoMatch) {
+          return fail(i, "whitespace after Transfer-Encoding");
+        }
+        state_ = State::kLineLf;
         break;
+      }
       case State::kFinalLf:
         if (c != '\n') return fail(i, "CR not followed by LF");
         state_ = State::kDone;

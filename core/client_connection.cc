@@ -180,6 +180,11 @@ void ClientConnection::flushClient() {
     abort();
     return;
   }
+  // More writes follow this one (a backlog, or a response still streaming):
+  // Nagle would hold each small one back until the peer's ACK.
+  if (!out_.idle() || (exchange_active_ && response_started_ && !response_complete_)) {
+    socket_->useNoDelay();
+  }
   if (out_.belowLow()) resumeUpstream();
 }
 

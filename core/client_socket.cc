@@ -22,7 +22,6 @@ void ClientSocket::start(int fd, uv_stream_t* listener) {
     close();
     return;
   }
-  uv_tcp_nodelay(&tcp_, 1);
   sockaddr_storage peer{};
   int len = sizeof peer;
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
@@ -73,7 +72,14 @@ ClientConnection& ClientSocket::lend() {
   return *conn_;
 }
 
+void ClientSocket::useNoDelay() {
+  if (nodelay_ || closed_) return;
+  nodelay_ = true;
+  uv_tcp_nodelay(&tcp_, 1);
+}
+
 void ClientSocket::becomeIdle() {
+  useNoDelay();  // kept alive: the next small response must not wait on Nagle
   ClientConnection* conn = conn_;
   conn_ = nullptr;
   worker_.returnConnection(conn);

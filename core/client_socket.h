@@ -42,6 +42,10 @@ class ClientSocket final : public IdleQueue::Entry {
   // The peer's address as text, NUL-terminated, into `out`.
   void formatPeer(char* out, size_t size) const;
   void setReading(bool want);
+  // TCP_NODELAY, as nginx sets it: once a connection is kept alive or a
+  // response takes more than one write. A first response written at once
+  // does not meet Nagle, so Connection: close clients skip the syscall.
+  void useNoDelay();
   // The connection has nothing in flight: give it back, wait idle.
   void becomeIdle();
   // Closes the socket; a lent connection goes back to the spares once
@@ -65,6 +69,7 @@ class ClientSocket final : public IdleQueue::Entry {
   in6_addr peer_{};                   // IPv4 peers: the first 4 bytes
   bool peer_v6_ = false;
   bool reading_ = false;
+  bool nodelay_ = false;
   bool closed_ = false;
 };
 

@@ -159,18 +159,7 @@ TEST_F(StalledBodyTest, AClientLeavingMidDownloadLeavesNothingForTheNext) {
       ASSERT_TRUE(leaving.readHeadAndPartOfBody(1 << 20, part)) << leaving.error();
       // Reading nothing more, until every buffer on the way is full and the
       // proxy holds queued bytes for this client: the origin stops sending.
-      uint64_t last = origin_->bodyBytesSent();
-      auto last_change = Clock::now();
-      ASSERT_TRUE(eventually(
-          [&] {
-            const uint64_t now = origin_->bodyBytesSent();
-            if (now != last) {
-              last = now;
-              last_change = Clock::now();
-            }
-            return Clock::now() - last_change >= 300ms;
-          },
-          20s));
+      ASSERT_TRUE(origin_->waitForSendingToStall(300ms, 20s));
     }  // closed with part of the body still queued in the proxy
     const auto next = send(getRequest("/next"));
     ASSERT_TRUE(next);

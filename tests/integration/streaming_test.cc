@@ -102,18 +102,7 @@ TEST_F(StreamingTest, StalledClientStallsOriginInsteadOfGrowingProxy) {
 
   // The client now reads nothing. Once every buffer on the way is full the
   // origin's writes block: wait for its byte count to stop moving.
-  uint64_t last = origin_->bodyBytesSent();
-  auto last_change = Clock::now();
-  const bool stalled = eventually(
-      [&] {
-        const uint64_t now = origin_->bodyBytesSent();
-        if (now != last) {
-          last = now;
-          last_change = Clock::now();
-        }
-        return Clock::now() - last_change >= 300ms;
-      },
-      20s);
+  const bool stalled = origin_->waitForSendingToStall(300ms, 20s);
   ASSERT_TRUE(stalled) << "origin never stopped sending";
   // Kernel socket buffers on the way hold a few MiB; the proxy must hold
   // little more than its watermarks.

@@ -73,6 +73,22 @@ bool TestOrigin::waitForRequests(size_t n, Millis timeout) const {
   return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
 }
 
+bool TestOrigin::waitForSendingToStall(Millis quiet, Millis timeout) const {
+  const auto deadline = Clock::now() + timeout;
+  uint64_t last = bodyBytesSent();
+  auto last_change = Clock::now();
+  for (;;) {
+    const uint64_t now = bodyBytesSent();
+    if (now != last) {
+      last = now;
+      last_change = Clock::now();
+    }
+    if (Clock::now() - last_change >= quiet) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(Millis{5});
+  }
+}
+
 void TestOrigin::recordError(std::string message) {
   std::lock_guard lock(mu_);
   errors_.push_back(std::move(message));

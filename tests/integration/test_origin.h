@@ -86,6 +86,9 @@ class TestOrigin {
   size_t connectionsAccepted() const { return connections_accepted_.load(); }
   // Body bytes written by the origin so far (generated and literal).
   uint64_t bodyBytesSent() const { return body_bytes_sent_.load(); }
+  // True once bodyBytesSent() has not moved for `quiet`: a client that reads
+  // nothing has let every buffer on the way fill. False after `timeout`.
+  bool waitForSendingToStall(Millis quiet, Millis timeout) const;
   // Anything the origin's parser rejected: the proxy sent invalid HTTP.
   std::vector<std::string> protocolErrors() const;
   bool waitForRequests(size_t n, Millis timeout) const;

@@ -14,7 +14,8 @@ namespace {
 class IdleQueueTest : public ::testing::Test {
  protected:
   struct Waiter : IdleQueue::Entry {
-    int id = 0;
+    explicit Waiter(int n = 0) : id(n) {}
+    int id;
   };
 
   void SetUp() override {
@@ -50,8 +51,7 @@ class IdleQueueTest : public ::testing::Test {
 };
 
 TEST_F(IdleQueueTest, EntriesExpireOldestFirst) {
-  Waiter a, b, c;
-  a.id = 1, b.id = 2, c.id = 3;
+  Waiter a(1), b(2), c(3);
   queue_.push(&a, Millis{5});
   queue_.push(&b, Millis{5});
   queue_.push(&c, Millis{5});
@@ -61,8 +61,7 @@ TEST_F(IdleQueueTest, EntriesExpireOldestFirst) {
 }
 
 TEST_F(IdleQueueTest, RemovedEntriesNeverExpire) {
-  Waiter a, b, c;
-  a.id = 1, b.id = 2, c.id = 3;
+  Waiter a(1), b(2), c(3);
   queue_.push(&a, Millis{5});
   queue_.push(&b, Millis{5});
   queue_.push(&c, Millis{5});
@@ -74,8 +73,7 @@ TEST_F(IdleQueueTest, RemovedEntriesNeverExpire) {
 }
 
 TEST_F(IdleQueueTest, PushingAgainMovesAnEntryToTheBack) {
-  Waiter a, b;
-  a.id = 1, b.id = 2;
+  Waiter a(1), b(2);
   queue_.push(&a, Millis{5});
   queue_.push(&b, Millis{5});
   queue_.push(&a, Millis{10});  // a request came and went: a waits anew
@@ -84,8 +82,7 @@ TEST_F(IdleQueueTest, PushingAgainMovesAnEntryToTheBack) {
 }
 
 TEST_F(IdleQueueTest, AnEntryDoesNotExpireBeforeItsTimeout) {
-  Waiter a;
-  a.id = 1;
+  Waiter a(1);
   uv_update_time(&loop_);
   const uint64_t pushed = uv_now(&loop_);
   queue_.push(&a, Millis{30});

@@ -117,6 +117,7 @@ class ClientConnection final : public OutQueue::Owner,
   uint64_t bytes_sent_ = 0;           // response bytes queued to the client
   uint64_t started_ms_ = 0;           // loop time when the head was complete
   uint64_t upstream_started_ns_ = 0;  // when the server was picked (latency for balancers)
+  uint64_t started_ns_ = 0;           // when the head was complete (worker stats)
   bool upstream_failed_ = false;
   int status_ = 0;
   std::string_view reason_;  // a static string: "ok", "no_route", ...

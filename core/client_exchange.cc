@@ -23,6 +23,7 @@ int ClientConnection::startExchange() {
   retried_ = false;
   body_forwarded_ = bytes_sent_ = 0;
   started_ms_ = uv_now(worker_.loop());
+  started_ns_ = uv_hrtime();
   status_ = 0;
   reason_ = "ok";
   http10_ = parser_.httpMajor() == 1 && parser_.httpMinor() == 0;
@@ -223,6 +224,9 @@ void ClientConnection::writeAccessLog() {
 void ClientConnection::finishExchange() {
   if (!request_complete_) keep_alive_ = false;  // body left unread: the stream is out of sync
   writeAccessLog();
+  const uint64_t now_ns = uv_hrtime();
+  worker_.stats().requests.add();
+  worker_.stats().latency.record((now_ns - started_ns_) / 1000);
   if (upstream_ != nullptr) {
     upstream_->close();
     upstream_ = nullptr;
@@ -231,7 +235,7 @@ void ClientConnection::finishExchange() {
     cluster_->cluster->servers[server_index_]->active.fetch_sub(1, std::memory_order_relaxed);
     cluster_->balancer->onEnd(server_index_,
                               {.now_ms = uv_now(worker_.loop()),
-                               .latency_us = (uv_hrtime() - upstream_started_ns_) / 1000,
+                               .latency_us = (now_ns - upstream_started_ns_) / 1000,
                                .failed = upstream_failed_});
     cluster_ = nullptr;
   }

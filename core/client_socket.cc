@@ -15,22 +15,18 @@ ClientSocket::ClientSocket(Worker& worker) : worker_(worker) {
   tcp_.data = this;
 }
 
-void ClientSocket::start(int fd, uv_stream_t* listener) {
-  int rc = fd >= 0 ? uv_tcp_open(&tcp_, fd) : uv_accept(listener, stream());
-  if (rc != 0) {
-    if (fd >= 0) ::close(fd);
+void ClientSocket::start(const AcceptedConnection& accepted) {
+  if (uv_tcp_open(&tcp_, accepted.fd) != 0) {
+    ::close(accepted.fd);
     close();
     return;
   }
-  sockaddr_storage peer{};
-  int len = sizeof peer;
-  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-    if (peer.ss_family == AF_INET6) {
-      peer_v6_ = true;
-      peer_ = reinterpret_cast<sockaddr_in6&>(peer).sin6_addr;
-    } else {
-      std::memcpy(&peer_, &reinterpret_cast<sockaddr_in&>(peer).sin_addr, sizeof(in_addr));
-    }
+  // accept4 gave the address: no getpeername per connection.
+  if (accepted.peer.any.sa_family == AF_INET6) {
+    peer_v6_ = true;
+    peer_ = accepted.peer.v6.sin6_addr;
+  } else if (accepted.peer.any.sa_family == AF_INET) {
+    std::memcpy(&peer_, &accepted.peer.v4.sin_addr, sizeof(in_addr));
   }
   worker_.idleQueue().push(this, worker_.idleTimeout());
   setReading(true);

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 
+#include "core/handoff_queue.h"
 #include "core/idle_queue.h"
 
 namespace gourmet::core {
@@ -26,9 +27,9 @@ class ClientSocket final : public IdleQueue::Entry {
   ClientSocket(const ClientSocket&) = delete;
   ClientSocket& operator=(const ClientSocket&) = delete;
 
-  // Takes the accepted socket `fd`, or accepts from `listener` when fd < 0,
-  // and waits for a request. On failure the socket closes itself.
-  void start(int fd, uv_stream_t* listener);
+  // Takes the accepted socket and waits for a request. On failure the
+  // socket closes itself.
+  void start(const AcceptedConnection& accepted);
 
   // Graceful drain: close now if idle, else after the response in progress.
   void drain();

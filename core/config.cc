@@ -165,6 +165,10 @@ bool isPrime(int64_t n) {
   return true;
 }
 
+std::string_view acceptBalanceName(AcceptBalance balance) {
+  return balance == AcceptBalance::kLeastLoaded ? "least_loaded" : "kernel";
+}
+
 std::string SourcePos::prefix() const {
   if (line <= 0) return file.empty() ? std::string() : fmt::format("{}: ", file);
   return fmt::format("{}:{}:{}: ", file, line, column);

@@ -102,10 +102,18 @@ struct ServerLimits {
   bool operator==(const ServerLimits&) const = default;
 };
 
+// Who decides which worker serves a new connection. kKernel: the worker
+// whose SO_REUSEPORT listener the kernel's 4-tuple hash picked. kLeastLoaded:
+// that worker still accepts, then hands the connection to another worker
+// when that one carries less (HAProxy's per-thread accept queues).
+enum class AcceptBalance { kKernel, kLeastLoaded };
+std::string_view acceptBalanceName(AcceptBalance balance);
+
 struct ServerSection {
   std::string address = "0.0.0.0";
   uint16_t port = 8080;
   uint32_t workers = 0;  // 0 = one per online core
+  AcceptBalance accept_balance = AcceptBalance::kKernel;
   std::vector<LocationConfig> locations;
   std::string access_log;  // empty = off
   Millis client_header_timeout{10000};

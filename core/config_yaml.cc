@@ -17,6 +17,7 @@ constexpr std::string_view kTopKeys[] = {"server", "upstreams"};
 constexpr std::string_view kServerSectionKeys[] = {"address",
                                                    "port",
                                                    "workers",
+                                                   "accept_balance",
                                                    "access_log",
                                                    "client_header_timeout",
                                                    "client_idle_timeout",
@@ -76,6 +77,7 @@ class Loader {
       if (entry.key == "address") done = setListenAddress(entry, server.address);
       if (entry.key == "port") done = in_.setInteger(entry, 0, 65535, server.port);
       if (entry.key == "workers") done = setWorkers(entry, server.workers);
+      if (entry.key == "accept_balance") done = setAcceptBalance(entry, server.accept_balance);
       if (entry.key == "access_log") done = in_.setString(entry, server.access_log);
       if (entry.key == "client_header_timeout") {
         done = in_.setDuration(entry, server.client_header_timeout);
@@ -202,6 +204,19 @@ class Loader {
       location.max_body_size = value;
     }
     return location;
+  }
+
+  Result<void> setAcceptBalance(const YamlEntry& entry, AcceptBalance& out) const {
+    std::string text;
+    if (auto done = in_.setString(entry, text); !done) return done;
+    for (AcceptBalance balance : {AcceptBalance::kKernel, AcceptBalance::kLeastLoaded}) {
+      if (text == acceptBalanceName(balance)) {
+        out = balance;
+        return {};
+      }
+    }
+    return in_.error(in_.pos(entry),
+                     fmt::format("accept_balance must be 'kernel' or 'least_loaded', got '{}'", text));
   }
 
   // `path`: the regex sees the path; `gourmet`: Gourmet's rules (host+path,

@@ -81,6 +81,9 @@ class Writer {
     if (server.address != defaults.address) key(2, "address", quoted(server.address));
     changed(2, "port", server.port, defaults.port);
     changed(2, "workers", server.workers, defaults.workers);
+    if (server.accept_balance != defaults.accept_balance) {
+      key(2, "accept_balance", std::string(acceptBalanceName(server.accept_balance)));
+    }
     if (!server.access_log.empty()) key(2, "access_log", scalar(server.access_log));
     changed(2, "client_header_timeout", server.client_header_timeout,
             defaults.client_header_timeout);

@@ -71,6 +71,7 @@ struct Snapshot {
   Millis client_idle_timeout{60000};
   Millis client_body_timeout{30000};
   ClientLimits limits;
+  AcceptBalance accept_balance = AcceptBalance::kKernel;
 
   Snapshot();
   ~Snapshot();

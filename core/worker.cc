@@ -12,14 +12,6 @@
 
 namespace gourmet::core {
 
-// A listening handle and the set it came from. Heap-allocated: libuv needs
-// the handle until its close callback, which may outlive a listener switch.
-struct Worker::Listener {
-  uv_tcp_t tcp{};  // tcp.data points back here
-  Worker* worker = nullptr;
-  std::shared_ptr<const ListenerSet> set;
-};
-
 namespace {
 
 // Same servers (identities) with the same weights through the same
@@ -50,8 +42,14 @@ Worker::Worker(uint32_t index, SnapshotPublisher& publisher, std::function<void(
   uv_async_init(&loop_, &snapshot_async_, &Worker::onSnapshot);
   uv_async_init(&loop_, &stop_async_, &Worker::onStop);
   uv_timer_init(&loop_, &drain_timer_);
+  uv_timer_init(&loop_, &accept_resume_timer_);
+  uv_async_init(&loop_, &handoff_async_, &Worker::onHandoff);
+  // Open for the worker's whole life (see offer()), so it must not keep
+  // the loop running once everything else has closed.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&handoff_async_));
   idle_.init(&loop_, &ClientSocket::onIdleExpired);
   snapshot_async_.data = stop_async_.data = drain_timer_.data = this;
+  accept_resume_timer_.data = handoff_async_.data = this;
   publisher_.subscribe(&snapshot_async_);
 }
 
@@ -61,12 +59,17 @@ Worker::~Worker() {
     // Never started: close what the constructor opened so the loop can close.
     for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(&snapshot_async_),
                                 reinterpret_cast<uv_handle_t*>(&stop_async_),
-                                reinterpret_cast<uv_handle_t*>(&drain_timer_)}) {
+                                reinterpret_cast<uv_handle_t*>(&drain_timer_),
+                                reinterpret_cast<uv_handle_t*>(&accept_resume_timer_)}) {
       uv_close(handle, nullptr);
     }
     idle_.close();
-    uv_run(&loop_, UV_RUN_DEFAULT);
   }
+  // Every worker thread has ended: nobody can offer connections any more.
+  uv_close(reinterpret_cast<uv_handle_t*>(&handoff_async_), nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  AcceptedConnection late;
+  while (handoffs_.pop(late)) ::close(late.fd);
   generations_.clear();
   pools_.clear();
   uv_loop_close(&loop_);
@@ -187,111 +190,12 @@ void Worker::retire(Generation* generation) {
   generations_.remove_if([generation](const auto& g) { return g.get() == generation; });
 }
 
-// Opens the listener of the current snapshot when it differs from the one
-// in use: the new one listens before the old one closes, and what already
-// waits in the old queue is accepted, so a port change loses no connection.
-void Worker::switchListener() {
-  const auto& wanted = current_->snapshot->services.listeners;
-  if (wanted == nullptr || (listener_ != nullptr && listener_->set == wanted)) return;
-  auto* next = new Listener;
-  next->worker = this;
-  next->set = wanted;
-  uv_tcp_init(&loop_, &next->tcp);
-  next->tcp.data = next;
-  // The set keeps its descriptor; the handle owns a duplicate.
-  int rc = 0;
-  int fd = ::dup(wanted->fd(index_));
-  if (fd < 0) {
-    rc = uv_translate_sys_error(errno);
-  } else if ((rc = uv_tcp_open(&next->tcp, fd)) != 0) {
-    ::close(fd);
-  } else {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&next->tcp), 4096, &Worker::onConnection);
-  }
-  if (rc != 0) {
-    log(LogLevel::kError, "worker {}: cannot listen on {}:{}: {}", index_, wanted->address(),
-        wanted->port(), uv_strerror(rc));
-    closeListener(next);
-    return;
-  }
-  Listener* old = listener_;
-  listener_ = next;
-  if (old != nullptr) {
-    acceptBacklog(*old);
-    closeListener(old);
-  }
-}
-
-void Worker::closeListener(Listener* listener) {
-  // Our descriptor is a dup: closing it alone would leave the socket
-  // listening through the ListenerSet's copy (snapshots may hold it for a
-  // while), completing connections nobody accepts. Shutting the socket down
-  // stops the listening itself, so new connections are refused at once.
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener->tcp), &fd) == 0)
-    ::shutdown(fd, SHUT_RDWR);
-  uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp),
-           [](uv_handle_t* handle) { delete static_cast<Listener*>(handle->data); });
-}
-
-// Accepts every connection the kernel already completed on `listener`, so
-// that closing it resets none of them.
-void Worker::acceptBacklog(Listener& listener) {
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener.tcp), &fd) != 0) return;
-  for (;;) {
-    int client = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (client < 0) {
-      if (errno == EINTR) continue;
-      return;  // EAGAIN: the queue is empty
-    }
-    addConnection(client, nullptr);
-  }
-}
-
-void Worker::onConnection(uv_stream_t* server, int status) {
-  Worker* worker = static_cast<Listener*>(server->data)->worker;
-  if (status < 0) {
-    log(LogLevel::kWarn, "worker {}: accept: {}", worker->index_, uv_strerror(status));
-    return;
-  }
-  worker->addConnection(-1, server);
-}
-
-void Worker::addConnection(int fd, uv_stream_t* server) {
-  uint32_t max = limits().max_connections;
-  if (max != 0 && open_count_ >= max) {
-    // Over the limit: take the connection off the queue and close it, so
-    // the kernel's backlog does not fill with connections nobody serves.
-    // (libuv has accepted it already and waits for uv_accept to hand it over.)
-    if (fd >= 0) {
-      ::close(fd);
-    } else {
-      auto* rejected = new uv_tcp_t;
-      uv_tcp_init(&loop_, rejected);
-      uv_accept(server, reinterpret_cast<uv_stream_t*>(rejected));
-      uv_close(reinterpret_cast<uv_handle_t*>(rejected),
-               [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
-    }
-    if (++refused_connections_ % 1000 == 1) {
-      log(LogLevel::kWarn, "worker {}: max_connections {} reached, {} connections refused so far",
-          index_, max, refused_connections_);
-    }
-    return;
-  }
-  auto* socket = new ClientSocket(*this);
-  socket->next_open = open_sockets_;
-  if (open_sockets_ != nullptr) open_sockets_->prev_open = socket;
-  open_sockets_ = socket;
-  ++open_count_;
-  socket->start(fd, server);
-}
-
 void Worker::socketClosed(ClientSocket* socket) {
   (socket->prev_open != nullptr ? socket->prev_open->next_open : open_sockets_) = socket->next_open;
   if (socket->next_open != nullptr) socket->next_open->prev_open = socket->prev_open;
   socket->prev_open = socket->next_open = nullptr;
   --open_count_;
+  publishCounts();
   if (draining_) maybeFinish();
 }
 
@@ -300,6 +204,8 @@ void Worker::socketClosed(ClientSocket* socket) {
 constexpr size_t kMaxSpareConnections = 1024;
 
 ClientConnection* Worker::lendConnection() {
+  ++busy_count_;
+  publishCounts();
   if (spare_connections_.empty()) return new ClientConnection(*this);
   ClientConnection* conn = spare_connections_.back();
   spare_connections_.pop_back();
@@ -307,6 +213,8 @@ ClientConnection* Worker::lendConnection() {
 }
 
 void Worker::returnConnection(ClientConnection* conn) {
+  --busy_count_;
+  publishCounts();
   conn->recycle();
   if (finished_ || spare_connections_.size() >= kMaxSpareConnections) {
     conn->destroy();
@@ -324,8 +232,10 @@ void Worker::beginStop(bool graceful) {
   if (finished_) return;
   if (!draining_) {
     draining_ = true;
+    takes_handoffs_.store(false);
+    uv_timer_stop(&accept_resume_timer_);
     if (listener_ != nullptr) {
-      if (graceful) acceptBacklog(*listener_);
+      if (graceful) acceptFrom(*listener_, SIZE_MAX);
       closeListener(listener_);
       listener_ = nullptr;
     }
@@ -356,6 +266,9 @@ void Worker::onDrainTimeout(uv_timer_t* timer) {
 void Worker::maybeFinish() {
   if (finished_ || open_count_ != 0) return;
   finished_ = true;
+  takes_handoffs_.store(false);
+  takeHandoffs();  // closes what was offered before the drain began
+  log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_));
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();
   spare_connections_.clear();
@@ -363,6 +276,7 @@ void Worker::maybeFinish() {
   pools_.clear();  // closes idle upstream connections
   uv_timer_stop(&drain_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&snapshot_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
 }

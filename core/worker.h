@@ -5,6 +5,12 @@
 // request path is shared with other threads except each server's counter of
 // requests in flight.
 //
+// Accepting (worker_accept.cc): the worker accepts from its own listener.
+// With server.accept_balance: least_loaded it then compares its load with
+// the next other worker's (round the ring) and hands the connection to that
+// one through its HandoffQueue and a uv_async when that worker carries less;
+// a full queue, a full worker or a draining one means keep it here.
+//
 // Snapshots arrive through SnapshotPublisher: the worker pulls the newest one
 // in its async callback and builds a Generation from it (its balancers and
 // its view of the pools). Requests pin the generation they started on with a
@@ -20,16 +26,19 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "balancers/balancer.h"
+#include "core/handoff_queue.h"
 #include "core/idle_queue.h"
 #include "core/read_buffer_pool.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
 #include "core/upstream_pool.h"
+#include "core/worker_stats.h"
 
 namespace gourmet::core {
 
@@ -59,6 +68,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Main thread, before any start(): every worker of the process, this one
+  // included, for least_loaded accepting. Without peers a worker keeps what
+  // it accepts.
+  void setPeers(std::span<const std::unique_ptr<Worker>> peers) { peers_ = peers; }
   // Main thread. Adopts the latest snapshot (there must be one), then runs.
   void start();
   // Any thread. Graceful: accept what already waits, stop accepting, finish
@@ -69,6 +82,17 @@ class Worker {
 
   // Any thread: the snapshot version this worker routes new requests with.
   uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  // Any thread: what least_loaded compares. Open connections plus requests
+  // in flight (a busy connection weighs twice an idle one) plus connections
+  // queued for this worker.
+  uint64_t load() const {
+    return open_.load(std::memory_order_relaxed) + busy_.load(std::memory_order_relaxed) +
+           handoffs_.size();
+  }
+  uint64_t openConnections() const { return open_.load(std::memory_order_relaxed); }
+  // Any thread may read; the worker writes.
+  const WorkerStats& stats() const { return stats_; }
+  WorkerStats& stats() { return stats_; }
 
   // Worker thread only, for connections.
   uint32_t index() const { return index_; }
@@ -96,15 +120,23 @@ class Worker {
 
   static void onSnapshot(uv_async_t* async);
   static void onStop(uv_async_t* async);
-  static void onConnection(uv_stream_t* server, int status);
+  static void onAcceptable(uv_poll_t* poll, int status, int events);
+  static void onAcceptResume(uv_timer_t* timer);
+  static void onHandoff(uv_async_t* async);
   static void onDrainTimeout(uv_timer_t* timer);
 
   void run();
   void adoptLatest();
   void switchListener();
   void closeListener(Listener* listener);
-  void acceptBacklog(Listener& listener);
-  void addConnection(int fd, uv_stream_t* server);
+  // worker_accept.cc
+  void acceptFrom(Listener& listener, size_t at_most);
+  void place(const AcceptedConnection& accepted);
+  // Another worker's thread; `max_connections` from the caller's snapshot.
+  bool offer(const AcceptedConnection& accepted, uint32_t max_connections);
+  void takeHandoffs();
+  void addConnection(const AcceptedConnection& accepted, bool handed_in);
+  void publishCounts();
   UpstreamPool* poolFor(const std::shared_ptr<UpstreamServer>& server);
   void prunePools();
   void beginStop(bool graceful);
@@ -119,6 +151,11 @@ class Worker {
   uv_async_t snapshot_async_{};
   uv_async_t stop_async_{};
   uv_timer_t drain_timer_{};
+  uv_timer_t accept_resume_timer_{};  // accepting paused after EMFILE and the like
+  uv_async_t handoff_async_{};        // unreferenced; closed by the destructor
+  HandoffQueue handoffs_;
+  std::span<const std::unique_ptr<Worker>> peers_;
+  size_t next_peer_ = 0;
   ReadBufferPool buffers_;
   Listener* listener_ = nullptr;
   bool running_ = false;
@@ -128,6 +165,9 @@ class Worker {
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamPool>> pools_;  // by server id
   ClientSocket* open_sockets_ = nullptr;  // intrusive list (ClientSocket::next_open)
   size_t open_count_ = 0;
+  size_t busy_count_ = 0;  // connections lent a ClientConnection
+  std::atomic<uint64_t> open_{0}, busy_{0};  // published copies of the two
+  WorkerStats stats_;
   IdleQueue idle_;
   std::vector<ClientConnection*> spare_connections_;
   uint64_t refused_connections_ = 0;
@@ -138,6 +178,8 @@ class Worker {
   std::atomic<int64_t> drain_timeout_ms_{15000};
   bool draining_ = false;
   bool finished_ = false;
+  // False once the worker stops: other workers then keep what they accept.
+  std::atomic<bool> takes_handoffs_{true};
 };
 
 }  // namespace gourmet::core

@@ -1,7 +1,7 @@
 // gourmet: wiring of the main thread. The Reloader loads the config and
 // publishes snapshots; this file starts the workers and turns signals into
-// actions: SIGHUP reloads, SIGUSR1 reopens the access log, SIGTERM/SIGINT
-// drain (a second one stops at once).
+// actions: SIGHUP reloads, SIGUSR1 reopens the access log, SIGUSR2 logs each
+// worker's counters, SIGTERM/SIGINT drain (a second one stops at once).
 
 #include <signal.h>
 #include <uv.h>
@@ -38,6 +38,7 @@ class MainLoop {
     uv_signal_start(&sigint_, &MainLoop::onStopSignal, SIGINT);
     uv_signal_start(&sighup_, &MainLoop::onHangup, SIGHUP);
     uv_signal_start(&sigusr1_, &MainLoop::onUsr1, SIGUSR1);
+    uv_signal_start(&sigusr2_, &MainLoop::onUsr2, SIGUSR2);
     uv_timer_init(loop, &reload_timer_);
     reload_timer_.data = this;
     uv_async_init(loop, &worker_exit_, &MainLoop::onWorkerExit);
@@ -53,7 +54,9 @@ class MainLoop {
   void run() { uv_run(uv_default_loop(), UV_RUN_DEFAULT); }
 
  private:
-  std::array<uv_signal_t*, 4> signals() { return {&sigterm_, &sigint_, &sighup_, &sigusr1_}; }
+  std::array<uv_signal_t*, 5> signals() {
+    return {&sigterm_, &sigint_, &sighup_, &sigusr1_, &sigusr2_};
+  }
 
   static void onStopSignal(uv_signal_t* sig, int signum) {
     auto* self = static_cast<MainLoop*>(sig->data);
@@ -79,6 +82,16 @@ class MainLoop {
     static_cast<MainLoop*>(sig->data)->reloader_.reopenLogs();
   }
 
+  // Counters are read while the workers run: each line is a consistent
+  // enough picture for an operator, not an atomic snapshot.
+  static void onUsr2(uv_signal_t* sig, int) {
+    for (const auto& worker : static_cast<MainLoop*>(sig->data)->workers_) {
+      core::log(core::LogLevel::kInfo, "{}",
+                core::describeWorkerStats(worker->index(), worker->stats(),
+                                          worker->openConnections()));
+    }
+  }
+
   static void onWorkerExit(uv_async_t* async) {
     auto* self = static_cast<MainLoop*>(async->data);
     // Wake-ups coalesce: count the workers that have really finished.
@@ -90,7 +103,7 @@ class MainLoop {
 
   Reloader& reloader_;
   std::vector<std::unique_ptr<core::Worker>>& workers_;
-  uv_signal_t sigterm_{}, sigint_{}, sighup_{}, sigusr1_{};
+  uv_signal_t sigterm_{}, sigint_{}, sighup_{}, sigusr1_{}, sigusr2_{};
   uv_timer_t reload_timer_{};
   uv_async_t worker_exit_{};
   std::atomic<size_t> exited_{0};
@@ -143,6 +156,7 @@ int run(int argc, char** argv) {
     workers.push_back(std::make_unique<core::Worker>(static_cast<uint32_t>(i), publisher,
                                                      [&main_loop] { main_loop.workerExited(); }));
   }
+  for (auto& worker : workers) worker->setPeers(workers);
   for (auto& worker : workers) worker->start();
 
   main_loop.run();

@@ -125,6 +125,7 @@ TEST(YamlConfig, FillsDefaults) {
   EXPECT_EQ(config.server.address, "0.0.0.0");
   EXPECT_EQ(config.server.port, 8080);
   EXPECT_EQ(config.server.workers, 0u);
+  EXPECT_EQ(config.server.accept_balance, AcceptBalance::kKernel);
   EXPECT_EQ(config.server.access_log, "");
   EXPECT_EQ(config.server.client_header_timeout, Millis{10'000});
   EXPECT_EQ(config.server.client_idle_timeout, Millis{60'000});
@@ -209,6 +210,14 @@ TEST(YamlConfig, AcceptsUnusedUpstreamAndBracketedListenAddress) {
   EXPECT_EQ(parsed("server:\n  address: \"[::1]\"\n" + rest).server.address, "::1");
 }
 
+TEST(YamlConfig, ReadsAcceptBalance) {
+  const std::string rest(kMinimal.substr(kMinimal.find('\n') + 1));
+  EXPECT_EQ(parsed("server:\n  accept_balance: least_loaded\n" + rest).server.accept_balance,
+            AcceptBalance::kLeastLoaded);
+  EXPECT_EQ(parsed("server:\n  accept_balance: kernel\n" + rest).server.accept_balance,
+            AcceptBalance::kKernel);
+}
+
 TEST(YamlConfigErrors, UnknownKeys) {
   EXPECT_EQ(errorOf(std::string(kMinimal) + "        weigth: 5\n"),
             "demo.yaml:9:9: unknown key 'weigth' in server (allowed: path, address, weight, "
@@ -217,7 +226,7 @@ TEST(YamlConfigErrors, UnknownKeys) {
             "demo.yaml:1:1: unknown key 'servers' in top level (allowed: server, upstreams)");
   EXPECT_EQ(errorOf("server:\n  listen: 80\n"),
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
-            "workers, access_log, client_header_timeout, client_idle_timeout, "
+            "workers, accept_balance, access_log, client_header_timeout, client_idle_timeout, "
             "client_body_timeout, drain_timeout, limits, locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
@@ -309,6 +318,8 @@ TEST(YamlConfigErrors, Numbers) {
             "demo.yaml:2:9: port 99999999999999999999 out of range (0-65535)");
   EXPECT_EQ(errorOf("server:\n  workers: many\n"),
             "demo.yaml:2:12: workers must be 'auto' or an integer (1-1024), got 'many'");
+  EXPECT_EQ(errorOf("server:\n  accept_balance: fair\n"),
+            "demo.yaml:2:19: accept_balance must be 'kernel' or 'least_loaded', got 'fair'");
   EXPECT_EQ(errorOf("server:\n  workers: 0\n"), "demo.yaml:2:12: workers 0 out of range (1-1024)");
   EXPECT_EQ(errorOf("server:\n  workers: 1025\n"),
             "demo.yaml:2:12: workers 1025 out of range (1-1024)");

@@ -18,6 +18,7 @@ void expectSameConfig(const Config& a, const Config& b) {
   EXPECT_EQ(x.address, y.address);
   EXPECT_EQ(x.port, y.port);
   EXPECT_EQ(x.workers, y.workers);
+  EXPECT_EQ(x.accept_balance, y.accept_balance);
   EXPECT_EQ(x.access_log, y.access_log);
   EXPECT_EQ(x.client_header_timeout, y.client_header_timeout);
   EXPECT_EQ(x.client_idle_timeout, y.client_idle_timeout);
@@ -86,6 +87,7 @@ TEST(ConfigYamlWriter, RoundTripsAYamlConfig) {
   address: "::"
   port: 0
   workers: 3
+  accept_balance: least_loaded
   access_log: "/var/log/gourmet access.log"
   client_header_timeout: 1500ms
   client_idle_timeout: 90s

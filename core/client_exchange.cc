@@ -233,10 +233,9 @@ void ClientConnection::finishExchange() {
   }
   if (cluster_ != nullptr) {
     cluster_->cluster->servers[server_index_]->active.fetch_sub(1, std::memory_order_relaxed);
-    cluster_->balancer->onEnd(server_index_,
-                              {.now_ms = uv_now(worker_.loop()),
-                               .latency_us = (now_ns - upstream_started_ns_) / 1000,
-                               .failed = upstream_failed_});
+    cluster_->balancer->onEnd(server_index_, {.now_ms = uv_now(worker_.loop()),
+                                              .latency_us = (now_ns - upstream_started_ns_) / 1000,
+                                              .failed = upstream_failed_});
     cluster_ = nullptr;
   }
   if (generation_ != nullptr) {

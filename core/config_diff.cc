@@ -133,10 +133,11 @@ ConfigDiff diffConfigs(const Config& before, const Config& after) {
   const ServerSection& b = after.server;
   diff.listener_changed = a.address != b.address || a.port != b.port;
   diff.workers_changed = a.workers != b.workers;
-  diff.other_changed =
-      a.access_log != b.access_log || a.accept_balance != b.accept_balance || a.client_header_timeout != b.client_header_timeout ||
-      a.client_idle_timeout != b.client_idle_timeout || a.drain_timeout != b.drain_timeout ||
-      a.client_body_timeout != b.client_body_timeout || !(a.limits == b.limits);
+  diff.other_changed = a.access_log != b.access_log || a.accept_balance != b.accept_balance ||
+                       a.client_header_timeout != b.client_header_timeout ||
+                       a.client_idle_timeout != b.client_idle_timeout ||
+                       a.drain_timeout != b.drain_timeout ||
+                       a.client_body_timeout != b.client_body_timeout || !(a.limits == b.limits);
   return diff;
 }
 

@@ -215,8 +215,9 @@ class Loader {
         return {};
       }
     }
-    return in_.error(in_.pos(entry),
-                     fmt::format("accept_balance must be 'kernel' or 'least_loaded', got '{}'", text));
+    return in_.error(
+        in_.pos(entry),
+        fmt::format("accept_balance must be 'kernel' or 'least_loaded', got '{}'", text));
   }
 
   // `path`: the regex sees the path; `gourmet`: Gourmet's rules (host+path,

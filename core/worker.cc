@@ -268,7 +268,7 @@ void Worker::maybeFinish() {
   finished_ = true;
   takes_handoffs_.store(false);
   takeHandoffs();  // closes what was offered before the drain began
-  log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_));
+  log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_, busy_count_));
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();
   spare_connections_.clear();

@@ -90,6 +90,7 @@ class Worker {
            handoffs_.size();
   }
   uint64_t openConnections() const { return open_.load(std::memory_order_relaxed); }
+  uint64_t busyConnections() const { return busy_.load(std::memory_order_relaxed); }
   // Any thread may read; the worker writes.
   const WorkerStats& stats() const { return stats_; }
   WorkerStats& stats() { return stats_; }
@@ -165,7 +166,7 @@ class Worker {
   std::unordered_map<uint32_t, std::unique_ptr<UpstreamPool>> pools_;  // by server id
   ClientSocket* open_sockets_ = nullptr;  // intrusive list (ClientSocket::next_open)
   size_t open_count_ = 0;
-  size_t busy_count_ = 0;  // connections lent a ClientConnection
+  size_t busy_count_ = 0;                    // connections lent a ClientConnection
   std::atomic<uint64_t> open_{0}, busy_{0};  // published copies of the two
   WorkerStats stats_;
   IdleQueue idle_;

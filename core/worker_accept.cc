@@ -104,7 +104,7 @@ void Worker::acceptFrom(Listener& listener, size_t at_most) {
     }
     const int err = errno;
     if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;  // that one is gone
-    if (err == EAGAIN || err == EWOULDBLOCK || err == EINVAL) return;   // empty, or shut down
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINVAL) return;    // empty, or shut down
     // Out of descriptors or memory: the listener stays readable, so pause
     // instead of spinning; the kernel's backlog holds the connections.
     log(LogLevel::kWarn, "worker {}: accept: {}; pausing accepts for {} ms", index_,

@@ -50,12 +50,13 @@ uint64_t LatencyHistogram::percentile(double fraction) const {
   return lowestOf(kBuckets - 1);
 }
 
-std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open) {
+std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open,
+                                uint64_t busy) {
   const auto ms = [&](double fraction) { return stats.latency.percentile(fraction) / 1000.0; };
   return fmt::format(
-      "worker {}: open {}, connections {} ({} in, {} out), requests {}, p50 {:.2f} ms, p99 "
-      "{:.2f} ms, p99.9 {:.2f} ms",
-      index, open, stats.connections.get(), stats.handed_in.get(), stats.handed_out.get(),
+      "worker {}: open {}, busy {}, connections {} ({} in, {} out), requests {}, p50 {:.2f} ms, "
+      "p99 {:.2f} ms, p99.9 {:.2f} ms",
+      index, open, busy, stats.connections.get(), stats.handed_in.get(), stats.handed_out.get(),
       stats.requests.get(), ms(0.5), ms(0.99), ms(0.999));
 }
 

@@ -46,15 +46,17 @@ class LatencyHistogram {
 };
 
 struct WorkerStats {
-  StatCounter connections;  // started here: accepted here or handed in
-  StatCounter handed_in;    // of those, accepted by another worker
-  StatCounter handed_out;   // accepted here, sent to another worker
-  StatCounter requests;     // exchanges finished
+  StatCounter connections;   // started here: accepted here or handed in
+  StatCounter handed_in;     // of those, accepted by another worker
+  StatCounter handed_out;    // accepted here, sent to another worker
+  StatCounter requests;      // exchanges finished
   LatencyHistogram latency;  // request head to the response's end
 };
 
-// "worker 0: open 12, connections 340 (5 in, 7 out), requests 9120,
-// p50 0.42 ms, p99 2.10 ms, p99.9 5.01 ms" for logs and the bench.
-std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open);
+// "worker 0: open 12, busy 3, connections 340 (5 in, 7 out), requests 9120,
+// p50 0.42 ms, p99 2.10 ms, p99.9 5.01 ms" for logs and the bench; `busy`
+// counts connections with a request in flight.
+std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open,
+                                uint64_t busy);
 
 }  // namespace gourmet::core

@@ -73,9 +73,10 @@ class MainLoop {
     if (self->stopping_ || uv_is_active(reinterpret_cast<uv_handle_t*>(&self->reload_timer_))) {
       return;
     }
-    uv_timer_start(&self->reload_timer_,
-                   [](uv_timer_t* timer) { static_cast<MainLoop*>(timer->data)->reloader_.reload(); },
-                   kReloadCoalesceMs, 0);
+    uv_timer_start(
+        &self->reload_timer_,
+        [](uv_timer_t* timer) { static_cast<MainLoop*>(timer->data)->reloader_.reload(); },
+        kReloadCoalesceMs, 0);
   }
 
   static void onUsr1(uv_signal_t* sig, int) {
@@ -88,7 +89,7 @@ class MainLoop {
     for (const auto& worker : static_cast<MainLoop*>(sig->data)->workers_) {
       core::log(core::LogLevel::kInfo, "{}",
                 core::describeWorkerStats(worker->index(), worker->stats(),
-                                          worker->openConnections()));
+                                          worker->openConnections(), worker->busyConnections()));
     }
   }
 

@@ -322,6 +322,7 @@ std::string ConfigSpec::yaml() const {
   std::string out =
       fmt::format("server:\n  address: 127.0.0.1\n  port: {}\n  workers: {}\n", port, workers);
   if (drain_timeout) out += fmt::format("  drain_timeout: {}\n", *drain_timeout);
+  if (accept_balance) out += fmt::format("  accept_balance: {}\n", *accept_balance);
   out += "  locations:\n";
   for (const auto& l : locations) {
     out += fmt::format("    - path: {}\n      upstream: {}\n", yamlQuote(l.path), l.upstream);

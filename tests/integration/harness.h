@@ -128,7 +128,8 @@ struct LocationSpec {
 struct ConfigSpec {
   int workers = 2;
   uint16_t port = 0;
-  std::optional<std::string> drain_timeout;  // server.drain_timeout, e.g. "300ms"
+  std::optional<std::string> drain_timeout;   // server.drain_timeout, e.g. "300ms"
+  std::optional<std::string> accept_balance;  // server.accept_balance
   std::vector<LocationSpec> locations = {LocationSpec{}};
   std::vector<UpstreamSpec> upstreams;
 

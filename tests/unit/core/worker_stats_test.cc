@@ -42,9 +42,9 @@ TEST(WorkerStats, DescribesItselfOnOneLine) {
   stats.handed_out.add(2);
   stats.requests.add(10);
   for (int i = 0; i < 10; ++i) stats.latency.record(2000);
-  EXPECT_EQ(describeWorkerStats(1, stats, 2),
-            "worker 1: open 2, connections 3 (1 in, 2 out), requests 10, p50 2.02 ms, p99 "
-            "2.02 ms, p99.9 2.02 ms");
+  EXPECT_EQ(describeWorkerStats(1, stats, 2, 1),
+            "worker 1: open 2, busy 1, connections 3 (1 in, 2 out), requests 10, p50 2.02 ms, "
+            "p99 2.02 ms, p99.9 2.02 ms");
 }
 
 }  // namespace

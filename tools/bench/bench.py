@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """gourmet against nginx and HAProxy, and the origin direct: interleaved
-rounds of wrk runs, idle-connection memory, instructions per request under
-callgrind, and an optional workers sweep. Run through tools/bench/run.sh
-(which installs nginx, haproxy, wrk, gnuplot-nox and valgrind if missing)."""
+rounds of wrk runs, idle-connection memory, gourmet's accept_balance modes
+across 2 workers, instructions per request under callgrind, and an optional
+workers sweep. Run through tools/bench/run.sh (which installs nginx,
+haproxy, wrk, gnuplot-nox and valgrind if missing)."""
 
 import argparse
 import datetime
@@ -18,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+import balance
 import callgrind
 import load
 import report
@@ -25,7 +27,7 @@ import servers
 from procs import ProcSet
 
 TARGETS = ("direct", "nginx", "haproxy", "gourmet")
-ALL_MODES = [m.key for m in load.MODES] + [load.IDLE_KEY]
+ALL_MODES = [m.key for m in load.MODES] + [load.IDLE_KEY, balance.KEY]
 RUN_OVERHEAD = 1.2   # seconds per wrk run beyond warm-up + duration
 IDLE_SECONDS = 4.0   # per target per round
 CALLGRIND_SECONDS = 60
@@ -82,13 +84,16 @@ def print_plan(args, meta):
     per_run = args.warmup + args.duration + RUN_OVERHEAD
     seconds = args.rounds * len(args.targets) * (
         len(load_modes) * per_run + (IDLE_SECONDS if load.IDLE_KEY in args.modes else 0))
+    if balance.KEY in args.modes:
+        seconds += balance.seconds(args.rounds, args.duration)
     if args.workers_sweep:
         seconds += args.rounds * 4 * per_run
     if not args.no_callgrind:
         seconds += CALLGRIND_SECONDS
     print("bench: plan")
-    print(f"  targets, in this order each round: {', '.join(args.targets)}"
-          f" ({args.workers} worker(s) each; origin = nginx with {args.workers} worker(s))")
+    if needs_targets(args):
+        print(f"  targets, in this order each round: {', '.join(args.targets)}"
+              f" ({args.workers} worker(s) each; origin = nginx with {args.workers} worker(s))")
     print("  versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
     print(f"  {args.rounds} round(s); per mode and target: {args.warmup} s warm-up + "
           f"{args.duration} s measured")
@@ -98,6 +103,12 @@ def print_plan(args, meta):
     if load.IDLE_KEY in args.modes:
         print(f"    idle   RSS growth per connection with {args.idle_conns} idle keep-alive "
               "connections")
+    if balance.KEY in args.modes:
+        print(f"    {balance.KEY} gourmet with {balance.WORKERS} workers, accept_balance "
+              f"{' vs '.join(balance.BALANCES)}, a fresh process per run, no warm-up:")
+        for s in balance.SCENARIOS:
+            print(f"      {s.key:4} {s.title}: "
+                  + " ".join(load.wrk_argv("PORT", s, args.duration, args.threads)))
     if args.workers_sweep:
         print("  workers sweep: small keep-alive, gourmet and nginx with 1 and 2 workers")
     if not args.no_callgrind:
@@ -115,6 +126,12 @@ class Env:
     tmp: str
     gourmet_bin: str
     origin: servers.Target = None
+    balance_origin: servers.Target = None  # with balance.WORKERS workers
+
+
+def needs_targets(args):
+    """The modes that measure every target (not only gourmet's balance)."""
+    return any(m != balance.KEY for m in args.modes)
 
 
 def start_target(env, name, workers, instance=None):
@@ -190,8 +207,18 @@ def one_idle_run(name, args, env, tag, round_number):
     return row
 
 
+def start_balance_origin(env, workers):
+    """The origin has as many workers as the proxy in front of it: the
+    shared one when --workers matches gourmet's 2 in the balance mode."""
+    if workers == balance.WORKERS:
+        return env.origin
+    origin = servers.start_origin(env.procs, env.tmp, balance.WORKERS, "origin-balance")
+    sanity_check(origin)
+    return origin
+
+
 def run_rounds(args, targets, env):
-    rows, idle_rows = [], []
+    rows, idle_rows, balance_rows = [], [], []
     load_modes = [load.MODE_BY_KEY[k] for k in args.modes if k in load.MODE_BY_KEY]
     for r in range(1, args.rounds + 1):
         tag = f"[round {r}/{args.rounds}]"
@@ -202,7 +229,11 @@ def run_rounds(args, targets, env):
         if load.IDLE_KEY in args.modes:
             for target in targets:
                 idle_rows.append({"round": r, **one_idle_run(target.name, args, env, tag, r)})
-    return rows, idle_rows
+        if balance.KEY in args.modes:
+            balance_rows += balance.one_round(env.procs, env.tmp, env.gourmet_bin,
+                                              env.balance_origin, args.duration, args.threads,
+                                              r, tag)
+    return rows, idle_rows, balance_rows
 
 
 def run_sweep(args, env):
@@ -236,12 +267,19 @@ def save_artifacts(tmp, folder):
 
 def measure_all(args, env, raw):
     env.origin = servers.start_origin(env.procs, env.tmp, args.workers)
-    targets = [start_target(env, name, args.workers) for name in args.targets]
+    targets = []
+    if needs_targets(args):
+        targets = [start_target(env, name, args.workers) for name in args.targets]
     for target in targets:
         sanity_check(target)
-    print("bench: " + ", ".join(f"{t.name} on :{t.port} (pid {t.pid})" for t in targets)
+    if balance.KEY in args.modes:
+        env.balance_origin = start_balance_origin(env, args.workers)
+    shown = [(t.name, t) for t in targets or [env.origin]]
+    if env.balance_origin not in (None, env.origin):
+        shown.append(("origin for balance", env.balance_origin))
+    print("bench: " + ", ".join(f"{name} on :{t.port} (pid {t.pid})" for name, t in shown)
           + "\n", flush=True)
-    raw["load"], raw["idle"] = run_rounds(args, targets, env)
+    raw["load"], raw["idle"], raw["balance"] = run_rounds(args, targets, env)
     if args.workers_sweep:
         raw["sweep"] = run_sweep(args, env)
     if not args.no_callgrind:
@@ -260,7 +298,8 @@ def write_report(args, raw, folder, started):
     summary, failed = report.summarize_load(raw["load"])
     idle = report.summarize_idle(raw["idle"])
     sweep = report.summarize_sweep(raw["sweep"])
-    text = report.markdown(raw, summary, failed, idle, sweep)
+    balanced = report.summarize_balance(raw["balance"])
+    text = report.markdown(raw, summary, failed, idle, sweep, balanced)
     png = report.chart(folder, summary, idle, f"gourmet vs nginx vs HAProxy, "
                                               f"{raw['meta']['date']}, {args.workers} worker(s)")
     if png:
@@ -301,7 +340,8 @@ def main():
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
-    raw = {"meta": meta, "load": [], "idle": [], "sweep": [], "callgrind": None}
+    raw = {"meta": meta, "load": [], "idle": [], "balance": [], "sweep": [],
+           "callgrind": None}
     env = Env(ProcSet(), tempfile.mkdtemp(prefix="gourmet-bench."), os.path.abspath(gourmet_bin))
     os.chmod(env.tmp, 0o755)  # nginx workers may run as nobody
     try:

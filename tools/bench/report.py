@@ -1,11 +1,12 @@
 """Medians over rounds, the Markdown report, the issue's targets checked,
-and the gnuplot chart."""
+the balance mode's tables, and the gnuplot chart."""
 
 import os
 import shutil
 import subprocess
 from statistics import median
 
+import balance
 from load import MODES
 
 PEERS = ("nginx", "haproxy")
@@ -85,6 +86,55 @@ def summarize_sweep(rows):
             for key, runs in sorted(out.items())}
 
 
+def _per_worker(runs, key):
+    """Median per worker index over runs: [worker 0's, worker 1's]."""
+    return [_med([r["workers"][i][key] for r in runs]) for i in range(balance.WORKERS)]
+
+
+def _p99_verdict(runs):
+    """least_loaded / kernel client p99 within each round, then the median."""
+    by_round = {}
+    for r in runs:
+        by_round.setdefault(r["round"], {})[r["balance"]] = r
+    ratios = [_ratio(pair["least_loaded"]["p99_ms"], pair["kernel"]["p99_ms"])
+              for pair in by_round.values() if len(pair) == 2]
+    ratios = [x for x in ratios if x is not None]
+    return (median(ratios) if ratios else None), ratios
+
+
+def summarize_balance(rows):
+    """{scenario: {"modes": {balance: medians}, "ratio": p99 ll/kernel, "pairs": rounds
+    with both, "ll_lower": rounds least_loaded had the lower p99}}."""
+    out = {}
+    for scenario in balance.SCENARIOS:
+        runs = [r for r in rows if r["scenario"] == scenario.key and "rps" in r]
+        failed = sorted({r["balance"] for r in rows
+                         if r["scenario"] == scenario.key and "failed" in r})
+        if not runs and not failed:
+            continue
+        modes = {}
+        for mode in balance.BALANCES:
+            mine = [r for r in runs if r["balance"] == mode]
+            if not mine:
+                continue
+            entry = {k: _med([r[k] for r in mine]) for k in ("rps", "p50_ms", "p99_ms")}
+            entry.update({k: _per_worker(mine, k) for k in ("connections", "requests", "open")})
+            entry["server_p99_ms"] = _per_worker(mine, "p99_ms")
+            entry["handed"] = _med([sum(w["handed_out"] for w in r["workers"]) for r in mine])
+            entry["errors"] = sum(r["errors"] for r in mine)
+            entry["rounds"] = len(mine)
+            hogs = [r["hog"] for r in mine if "hog" in r]
+            if hogs:
+                entry["hog"] = {k: _med([h.get(k) for h in hogs])
+                                for k in ("pinned", "attempts", "requests")}
+                entry["hog"]["exited_early"] = sum("exited_early" in h for h in hogs)
+            modes[mode] = entry
+        ratio, ratios = _p99_verdict(runs)
+        out[scenario.key] = {"modes": modes, "failed": failed, "ratio": ratio,
+                             "pairs": len(ratios), "ll_lower": sum(x < 1 for x in ratios)}
+    return out
+
+
 def _f(value, digits=2, suffix=""):
     if value is None:
         return "–"
@@ -121,6 +171,77 @@ def _idle_table(idle, count):
     return lines
 
 
+def _pair(values, digits):
+    return " / ".join(_f(v, digits) for v in values)
+
+
+def _verdict(key, entry):
+    ratio, pairs = entry["ratio"], entry["pairs"]
+    if ratio is None:
+        return f"**{key}**: no round with both modes, no verdict."
+    if ratio < 1:
+        who = "least_loaded had the lower client p99"
+    elif ratio > 1:
+        who = "kernel had the lower client p99"
+    else:
+        who = "both had the same client p99"
+    return (f"**{key}**: {who}: least_loaded / kernel = {ratio:.2f} (median of {pairs} "
+            f"per-round ratio(s); least_loaded lower in {entry['ll_lower']} of {pairs}).")
+
+
+def _hog(hog):
+    if not hog:
+        return "–"
+    early = f" (exited early in {hog['exited_early']} run(s))" if hog["exited_early"] else ""
+    return (f"{_f(hog['pinned'], 0)} pinned in {_f(hog['attempts'], 0)}, "
+            f"{_f(hog['requests'], 0)} req{early}")
+
+
+def _balance_table(scenario, entry):
+    busy = scenario.key == "busy"
+    lines = [f"### {scenario.key}: {scenario.title}", "",
+             "| accept_balance | req/s | p50 ms | p99 ms | wrk conns w0 / w1 | requests w0 / w1 "
+             "| server p99 ms w0 / w1 | handed over | errors |"
+             + (" hog on w0 |" if busy else ""),
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|" + ("--:|" if busy else "")]
+    for mode in balance.BALANCES:
+        e = entry["modes"].get(mode)
+        if e is None:
+            if mode in entry["failed"]:
+                lines.append(f"| {mode} | failed | | | | | | | |" + (" |" if busy else ""))
+            continue
+        lines.append(f"| {mode} | {_f(e['rps'], 0)} | {_f(e['p50_ms'], 3)} "
+                     f"| {_f(e['p99_ms'], 3)} | {_pair(e['connections'], 0)} "
+                     f"| {_pair(e['requests'], 0)} | {_pair(e['server_p99_ms'], 2)} "
+                     f"| {_f(e['handed'], 0)} | {e['errors']} |"
+                     + (f" {_hog(e.get('hog'))} |" if busy else ""))
+    return lines + ["", _verdict(scenario.key, entry), ""]
+
+
+def balance_section(balanced, meta):
+    """The balance mode: a table and a verdict per scenario."""
+    lines = [f"## Balance across workers (gourmet, {balance.WORKERS} workers, "
+             "`server.accept_balance`)", "",
+             f"A fresh gourmet per run and {meta['duration']} s of `wrk -t{meta['threads']} "
+             "--latency` without warm-up; kernel and least_loaded alternate within each round; "
+             f"origin with {balance.WORKERS} workers. req/s and p50/p99 are wrk's (client "
+             "side), medians over rounds. Per worker (w0 / w1, each a median over rounds; "
+             "from SIGUSR2 just before and just after the wrk run): the connections (wrk's, "
+             "plus the one it opens to probe the address) and requests served during the run, "
+             "and the server-side p99 (head received to response end) as logged, cumulative "
+             "since the process started. Handed over = connections one worker accepted and "
+             "passed to the other during the run. In `busy`, worker 0's requests and p99 "
+             "include the hog's: "
+             f"{balance.HOG_CONNS} keep-alive connections pinned on worker 0 stream "
+             f"{balance.HOG_PATH} from a separate process during the run (\"pinned in\" = "
+             "connection attempts it took). The verdict's ratio is least_loaded / kernel "
+             "client p99 within a round, median over rounds.", ""]
+    for scenario in balance.SCENARIOS:
+        if scenario.key in balanced:
+            lines += _balance_table(scenario, balanced[scenario.key])
+    return lines
+
+
 def checks(summary, idle, sweep):
     """The targets of issue 6, each (what, measured, met)."""
     out = []
@@ -147,7 +268,7 @@ def checks(summary, idle, sweep):
     return out
 
 
-def markdown(raw, summary, failed, idle, sweep):
+def markdown(raw, summary, failed, idle, sweep, balanced=None):
     meta = raw["meta"]
     lines = [f"# gourmet benchmark, {meta['date']}", "",
              f"Machine: {meta['cpu']}, {meta['cores']} cores shared by wrk, origin and proxy; "
@@ -181,6 +302,8 @@ def markdown(raw, summary, failed, idle, sweep):
             lines.append(f"| {name} | {workers} | {_f(e['rps'], 0)} | {_f(e['p50_ms'], 3)} "
                          f"| {_f(e['p99_ms'], 3)} | {_f(e['cpu_us'], 1)} |")
         lines.append("")
+    if balanced:
+        lines += balance_section(balanced, meta)
     results = checks(summary, idle, sweep)
     if results:
         lines += ["## Targets of issue 6 (gourmet)", "", "| target | measured | met |",

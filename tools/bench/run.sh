@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make bench`: gourmet against nginx and HAProxy (and the origin direct), on
+# `make bench`: gourmet against nginx and HAProxy (and the origin direct), and
+# gourmet's accept_balance modes across 2 workers (--modes balance), on
 # 127.0.0.1. Installs what it needs from Debian when missing (nginx, haproxy,
 # wrk, gnuplot-nox, valgrind), then runs tools/bench/bench.py, which prints
 # the plan, measures in interleaved rounds, prints the table and writes
 # bench/results/<timestamp>/{results.md,chart.png,raw.json}.
 #
 #   tools/bench/run.sh [--workers N] [--rounds N] [--duration S] [--warmup S]
-#                      [--modes small,4k,64k,close,c500,idle]
+#                      [--modes small,4k,64k,close,c500,idle,balance]
 #                      [--targets direct,nginx,haproxy,gourmet]
 #                      [--no-callgrind] [--workers-sweep] [--build-dir DIR]
 #   make bench BENCH_ARGS='--duration 2 --rounds 1'

@@ -217,15 +217,17 @@ backend origin
 
 # ---------------------------------------------------------------- gourmet
 
-def gourmet_config(prefix, origin_port, workers):
+def gourmet_config(prefix, origin_port, workers, accept_balance=None):
+    """accept_balance: None keeps gourmet's default (kernel)."""
     path = os.path.join(prefix, "gourmet.yaml")
+    balance = f"  accept_balance: {accept_balance}\n" if accept_balance else ""
     with open(path, "w") as f:
         f.write(f"""# written by tools/bench
 server:
   address: 127.0.0.1
   port: 0
   workers: {workers}
-  client_idle_timeout: {IDLE_TIMEOUT}
+{balance}  client_idle_timeout: {IDLE_TIMEOUT}
   locations:
     - path: "^/"
       upstream: origin
@@ -247,9 +249,10 @@ def gourmet_port(proc):
     return int(match.group(1)) if match else None
 
 
-def start_gourmet(procs, tmp, workers, origin_port, gourmet_bin, name="gourmet"):
+def start_gourmet(procs, tmp, workers, origin_port, gourmet_bin, name="gourmet",
+                  accept_balance=None):
     prefix = make_folder(tmp, name)
-    config = gourmet_config(prefix, origin_port, workers)
+    config = gourmet_config(prefix, origin_port, workers, accept_balance)
     proc = procs.start(name, [gourmet_bin, "-c", config, "--workers", str(workers)],
                        prefix + "/out.log")
     proc.wait_until(lambda: gourmet_port(proc) is not None, 20, "'listening on' line")

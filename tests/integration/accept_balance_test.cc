@@ -99,10 +99,10 @@ TEST_F(AcceptBalanceTest, LeastLoadedSplitsKeepAliveConnectionsEvenly) {
   for (int i = 0; i < 40; ++i) clients.push_back(idleClient());
   const auto w = workerLines();
   EXPECT_EQ(w[0].open + w[1].open, 40u);
-  // Each new connection goes to the less loaded worker, so the counts never
-  // drift apart by more than the one just placed: 20 and 20.
-  EXPECT_EQ(w[0].open, 20u);
-  EXPECT_EQ(w[1].open, 20u);
+  // A connection is handed over once the accepting worker carries two more
+  // (an eighth more at higher loads), so the counts stay within 2.
+  const int diff = static_cast<int>(w[0].open) - static_cast<int>(w[1].open);
+  EXPECT_LE(std::abs(diff), 2) << w[0].open << " and " << w[1].open;
   EXPECT_EQ(w[0].handed_out, w[1].handed_in);
   EXPECT_EQ(w[1].handed_out, w[0].handed_in);
   // Handed-over connections serve like any other.
@@ -135,7 +135,7 @@ TEST_F(AcceptBalanceTest, LeastLoadedSteersNewConnectionsAwayFromABusyWorker) {
   for (int i = 0; i < 20; ++i) idle.push_back(idleClient());
   const auto after = workerLines();
   const int diff = static_cast<int>(after[0].load()) - static_cast<int>(after[1].load());
-  EXPECT_LE(std::abs(diff), 2) << "loads " << after[0].load() << " and " << after[1].load();
+  EXPECT_LE(std::abs(diff), 4) << "loads " << after[0].load() << " and " << after[1].load();
   const int gained0 = static_cast<int>(after[0].open - before[0].open);
   const int gained1 = static_cast<int>(after[1].open - before[1].open);
   EXPECT_EQ(gained0 + gained1, 20);

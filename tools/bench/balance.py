@@ -10,7 +10,8 @@ p99 is the cumulative histogram of the process. No warm-up, so that the
 histogram holds the measured run only (in `busy` also the hog's requests).
 
 Scenarios: `c50` and `c500` (keep-alive /small with 50 and 500
-connections) and `busy`: a hog of keep-alive connections pinned on worker 0
+connections), `close` (a new connection per request, so least_loaded's
+handoffs are paid on every request) and `busy`: a hog of keep-alive connections pinned on worker 0
 streams /64k in a process of its own (`python3 balance.py hog ...`, so the
 GIL of the bench does not slow it down) while wrk runs as in `c50`.
 
@@ -40,6 +41,9 @@ BALANCES = ("kernel", "least_loaded")
 SCENARIOS = [
     load.Mode("c50", "keep-alive, 50 conns, 5 B", "c50"),
     load.Mode("c500", "keep-alive, 500 conns, 5 B", "c500", connections=500),
+    # What handing over costs where every request is a new connection.
+    load.Mode("close", "Connection: close, 50 conns, 5 B", "close",
+              headers=["Connection: close"]),
     load.Mode("busy", "keep-alive, 50 conns, 5 B; worker 0 busy with a /64k hog", "busy"),
 ]
 SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}

@@ -49,7 +49,11 @@ void ClientConnection::recycle() {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
   out_.shrink();
-  deadline_.stop();  // a timer left "due" would make the next set() wait for it
+  // The timer keeps running: when it fires it finds no deadline and does
+  // nothing, and the next socket's set() reuses it instead of paying a
+  // timer-heap removal and insertion for every request (the heap holds
+  // every connection's timer, so at 500 connections that is measurable).
+  deadline_.clear();
   socket_ = nullptr;
 }
 

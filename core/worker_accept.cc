@@ -34,8 +34,8 @@ constexpr size_t kAcceptBatch = 64;
 // on a listener that stays readable.
 constexpr uint64_t kAcceptPauseMs = 100;
 
-// A handover costs a wake-up of the other worker, about a sixth of what a
-// whole Connection: close request costs (tools/bench balance mode). The
+// A handover costs a wake-up of the other worker, a sixth to a third of
+// what a whole Connection: close request costs (tools/bench balance mode). The
 // kernel's hash already spreads short connections evenly on average, so
 // only a clear difference is worth one: two, or an eighth of our load.
 bool worthHandingOver(uint64_t own_load, uint64_t peer_load) {

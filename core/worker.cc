@@ -267,7 +267,7 @@ void Worker::maybeFinish() {
   if (finished_ || open_count_ != 0) return;
   finished_ = true;
   takes_handoffs_.store(false);
-  takeHandoffs();  // closes what was offered before the drain began
+  takeHandoffs();  // closes what is still queued: it came too late to be served
   log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_, busy_count_));
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();

@@ -153,6 +153,7 @@ class Worker {
   uv_async_t stop_async_{};
   uv_timer_t drain_timer_{};
   uv_timer_t accept_resume_timer_{};  // accepting paused after EMFILE and the like
+  uint64_t accept_pauses_ = 0;        // in a row, for the log
   uv_async_t handoff_async_{};        // unreferenced; closed by the destructor
   HandoffQueue handoffs_;
   std::span<const std::unique_ptr<Worker>> peers_;

@@ -108,6 +108,10 @@ void Worker::acceptFrom(Listener& listener, size_t at_most) {
     socklen_t len = sizeof accepted.peer;
     accepted.fd = ::accept4(listener.fd, &accepted.peer.any, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (accepted.fd >= 0) {
+      if (accept_pauses_ != 0) {
+        log(LogLevel::kInfo, "worker {}: accepting again after {} pauses", index_, accept_pauses_);
+        accept_pauses_ = 0;
+      }
       place(accepted);
       continue;
     }
@@ -115,9 +119,13 @@ void Worker::acceptFrom(Listener& listener, size_t at_most) {
     if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;  // that one is gone
     if (err == EAGAIN || err == EWOULDBLOCK || err == EINVAL) return;    // empty, or shut down
     // Out of descriptors or memory: the listener stays readable, so pause
-    // instead of spinning; the kernel's backlog holds the connections.
-    log(LogLevel::kWarn, "worker {}: accept: {}; pausing accepts for {} ms", index_,
-        std::strerror(err), kAcceptPauseMs);
+    // instead of spinning; the kernel's backlog holds the connections (it
+    // resets them only once it is full), and they are served once
+    // descriptors free up. One line per episode, not one per pause.
+    if (accept_pauses_++ == 0) {
+      log(LogLevel::kWarn, "worker {}: accept: {}; pausing accepts ({} ms at a time)", index_,
+          std::strerror(err), kAcceptPauseMs);
+    }
     if (&listener == listener_ && !draining_) {
       uv_poll_stop(&listener.poll);
       uv_timer_start(&accept_resume_timer_, &Worker::onAcceptResume, kAcceptPauseMs, 0);

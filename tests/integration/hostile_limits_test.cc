@@ -3,7 +3,9 @@
 // timeouts (see hostile_fixture.h for the small values used here).
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -239,6 +241,49 @@ TEST_F(HostileTest, ConnectionsOverMaxConnectionsAreClosedAtAccept) {
   })) << "a slot freed by a closed connection is usable again";
   const auto requests = origin_->requests();
   for (const Request& q : requests) EXPECT_NE(q.target, "/extra");
+}
+
+// The RLIMIT_NOFILE soft limit under which `pid` can open exactly one more
+// descriptor (the lowest free number is what open and accept take).
+rlim_t limitForOneMore(pid_t pid) {
+  std::set<long> used;
+  for (const auto& entry : std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid))) {
+    used.insert(std::stol(entry.path().filename().string()));
+  }
+  long free_below = 0;
+  for (long limit = 1;; ++limit) {
+    if (!used.contains(limit - 1)) ++free_below;
+    if (free_below == 1) return static_cast<rlim_t>(limit);
+  }
+}
+
+// Out of descriptors: the worker pauses accepting instead of spinning on a
+// listener that stays readable, the kernel's backlog keeps the connection,
+// and it is served once descriptors are back. (libuv's own accept would
+// have reset it.)
+TEST_F(HostileTest, OutOfDescriptorsPausesAcceptingAndLosesNoConnection) {
+  const pid_t pid = gourmet_->pid();
+  rlimit normal{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &normal), 0);
+  rlimit tight = normal;
+  tight.rlim_cur = limitForOneMore(pid);
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
+
+  RawClient first(port());   // takes the last descriptor
+  RawClient second(port());  // left in the backlog: EMFILE
+  ASSERT_TRUE(first.connected() && second.connected());
+  const bool paused = gourmet_->waitForStderr("pausing accepts", 5s);
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &normal, nullptr), 0);
+  ASSERT_TRUE(paused) << gourmet_->describe();
+  EXPECT_TRUE(gourmet_->waitForStderr("accepting again after", 5s));
+
+  for (RawClient* client : {&first, &second}) {
+    ASSERT_TRUE(client->send(getRequest("/after-emfile"))) << client->error();
+    const auto r = client->readFinalResponse();
+    ASSERT_TRUE(r) << client->error();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->text(), "/after-emfile");
+  }
 }
 
 }  // namespace

@@ -197,7 +197,8 @@ TEST_F(AcceptBalanceTest, LeastLoadedLosesNothingUnderABurstOrADrain) {
   ASSERT_TRUE(status);
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << gourmet_->describe();
   // Each worker reports on its way out.
-  EXPECT_EQ(gourmet_->stderrLines(": open 0,").size(), lines_before_exit + 2);
+  EXPECT_TRUE(gourmet_->waitForStderrLines(": open 0,", lines_before_exit + 2, 5s))
+      << gourmet_->describe();
 }
 
 }  // namespace

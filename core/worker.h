@@ -95,8 +95,9 @@ class Worker {
   const WorkerStats& stats() const { return stats_; }
   WorkerStats& stats() { return stats_; }
 
+  uint32_t index() const { return index_; }  // any thread: fixed at construction
+
   // Worker thread only, for connections.
-  uint32_t index() const { return index_; }
   uv_loop_t* loop() { return &loop_; }
   ReadBufferPool& buffers() { return buffers_; }
   Generation* pin();

@@ -22,12 +22,12 @@ namespace gourmet::balancers {
 // Per-algorithm settings from the upstream's config; each algorithm reads
 // the ones it knows.
 struct BalancerParams {
-  uint32_t choice_count = 2;          // p2c, ewma: servers sampled per pick
-  double active_request_bias = 1.0;   // p2c: weight / (active + 1)^bias
-  std::chrono::milliseconds decay{10000};      // ewma: time constant of the decay
-  std::chrono::milliseconds default_rtt{10};   // ewma: estimate before the first sample
-  uint32_t table_size = 65537;        // hash: Maglev lookup table size (a prime)
-  uint64_t seed = 0;                  // random streams; mixed with the worker index
+  uint32_t choice_count = 2;                  // p2c, ewma: servers sampled per pick
+  double active_request_bias = 1.0;           // p2c: weight / (active + 1)^bias
+  std::chrono::milliseconds decay{10000};     // ewma: time constant of the decay
+  std::chrono::milliseconds default_rtt{10};  // ewma: estimate before the first sample
+  uint32_t table_size = 65537;                // hash: Maglev lookup table size (a prime)
+  uint64_t seed = 0;                          // random streams; mixed with the worker index
 };
 
 // Per-request facts an algorithm may use.
@@ -37,11 +37,15 @@ struct PickContext {
   bool has_hash = false;
 };
 
-// How a request to a server ended.
+// How a request to a server ended. It describes the server only: a client
+// that went away or read slowly is neither a failure nor a latency sample.
 struct Completion {
   uint64_t now_ms = 0;
-  uint64_t latency_us = 0;  // from onStart to the end of the response
-  bool failed = false;      // transport error or timeout
+  // From the request being handed over (onStart, or the end of its body) to
+  // the server's response head, or to the server's failure.
+  uint64_t latency_us = 0;
+  bool failed = false;   // transport error, timeout or an invalid response
+  bool measured = true;  // false: the exchange ended before the server answered or failed
 };
 
 inline constexpr size_t kNoServer = static_cast<size_t>(-1);

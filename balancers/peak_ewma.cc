@@ -81,6 +81,7 @@ size_t PeakEwma::pick(const PickContext& ctx) {
 
 void PeakEwma::onEnd(size_t server, const Completion& completion) {
   if (server >= estimates_.size()) return;
+  if (!completion.measured && !completion.failed) return;  // the client left first
   Estimate& estimate = estimates_[server];
   double sample = static_cast<double>(completion.latency_us);
   if (completion.failed) {

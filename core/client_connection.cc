@@ -5,6 +5,9 @@
 namespace gourmet::core {
 namespace {
 
+// Pipelined bytes buffered while a response is pending. Past this the
+// client waits in the kernel: stopping and restarting reads costs two
+// epoll_ctl calls per request, so small pipelines are read ahead instead.
 constexpr size_t kMaxPendingInput = 64 * 1024;
 
 }  // namespace
@@ -30,22 +33,20 @@ void ClientConnection::attach(ClientSocket& socket) {
   socket.formatPeer(client_ip_, sizeof client_ip_);
   parser_.reset();
   pending_input_.clear();
-  deadline_.clear();
-  exchange_active_ = message_begun_ = parser_waiting_ = false;
-  upstream_backpressure_ = upstream_paused_ = false;
-  eof_ = in_drive_ = closing_ = closed_ = false;
-  keep_alive_ = true;
+  pending_offset_ = 0;
+  phase_ = Phase::kBetween;
+  ex_ = ClientExchangeState{};
   upstream_ = nullptr;
-  generation_ = nullptr;
-  cluster_ = nullptr;
+  receive_due_ms_ = send_due_ms_ = send_mark_ = 0;
+  deadline_.clear();
+  upstream_backpressure_ = upstream_paused_ = eof_ = in_drive_ = false;
 }
 
 void ClientConnection::recycle() {
   // Everyday heads and pages fit in 4 KiB; a connection that met a larger
   // one does not keep the memory for the next socket.
   constexpr size_t kKeep = 4096;
-  for (std::string* buffer :
-       {&pending_input_, &input_scratch_, &scratch_, &upstream_head_, &forwarded_path_}) {
+  for (std::string* buffer : {&pending_input_, &scratch_, &upstream_head_, &forwarded_path_}) {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
   out_.shrink();
@@ -57,80 +58,169 @@ void ClientConnection::recycle() {
   socket_ = nullptr;
 }
 
-void ClientConnection::armTimer(Millis timeout) { deadline_.set(timeout); }
+// ---- Timers ----
 
-void ClientConnection::onDeadline() {
-  ClientConnection* conn = this;
-  if (conn->exchange_active_) {
-    if (conn->request_complete_) return;  // upstream timers own this phase
-    // The client stopped sending its body.
-    if (conn->response_started_) {
-      conn->abort();
-    } else {
-      conn->failRequestBody(408, "client_body_timeout");
+void ClientConnection::updateDeadline() {
+  uint64_t due = receive_due_ms_;
+  if (send_due_ms_ != 0 && (due == 0 || send_due_ms_ < due)) due = send_due_ms_;
+  if (due == 0) {
+    deadline_.clear();
+    return;
+  }
+  const uint64_t now = uv_now(worker_.loop());
+  deadline_.set(Millis(due > now ? due - now : 0));
+}
+
+void ClientConnection::receiveWithin(Millis timeout) {
+  receive_due_ms_ = uv_now(worker_.loop()) + static_cast<uint64_t>(timeout.count());
+  updateDeadline();
+}
+
+// The send timer runs while bytes wait for the client, from the moment they
+// start waiting; it restarts whenever the client takes some (a slow but
+// steady reader is fine, as with nginx's send_timeout between two writes).
+void ClientConnection::watchSending() {
+  if (out_.idle()) {
+    if (send_due_ms_ != 0) {
+      send_due_ms_ = 0;
+      updateDeadline();
     }
     return;
   }
-  if (conn->message_begun_) {
-    // Slow or stalled head (slowloris): say so, then hang up.
-    conn->exchange_active_ = true;
-    conn->respondLocally(408, "client_header_timeout", true);
-    conn->drive();
-    return;
-  }
-  conn->close();  // idle keep-alive connection
+  if (send_due_ms_ != 0) return;
+  send_mark_ = out_.written();
+  send_due_ms_ = uv_now(worker_.loop()) + static_cast<uint64_t>(worker_.sendTimeout().count());
+  updateDeadline();
 }
 
+void ClientConnection::onDeadline() {
+  const uint64_t now = uv_now(worker_.loop());
+  if (send_due_ms_ != 0 && now >= send_due_ms_) {
+    const uint64_t written = out_.written();
+    if (written == send_mark_ && !out_.idle()) {
+      // The client took nothing for client_send_timeout: it holds a socket,
+      // this state and an upstream for nobody.
+      log(LogLevel::kDebug, "client {}: send timeout with {} bytes queued", client_ip_,
+          out_.pending());
+      if (phase_ == Phase::kExchange) ex_.reason = "client_send_timeout";
+      abort();
+      return;
+    }
+    send_due_ms_ = 0;
+    watchSending();
+  }
+  if (receive_due_ms_ != 0 && now >= receive_due_ms_) {
+    receive_due_ms_ = 0;
+    if (phase_ == Phase::kReadingHead) {
+      // Slow or stalled head (slowloris): say so, then hang up.
+      if (!request_.target().empty()) ex_.method = parser_.methodName();
+      phase_ = Phase::kExchange;
+      ex_.request = ClientExchangeState::Request::kComplete;
+      respondLocally(408, "client_header_timeout", true);
+      drive();
+      return;
+    }
+    if (phase_ == Phase::kExchange && ex_.request == ClientExchangeState::Request::kBody) {
+      // The client stopped sending its body.
+      if (ex_.response != ClientExchangeState::Response::kNone) {
+        ex_.reason = "client_body_timeout";
+        abort();
+      } else {
+        failRequestBody(408, "client_body_timeout");
+      }
+      return;
+    }
+  }
+  updateDeadline();
+}
+
+// ---- Input ----
+
 void ClientConnection::onData(const char* data, size_t len) {
-  if (closing_ || closed_) return;
-  if (exchange_active_ && !request_complete_) armTimer(worker_.bodyTimeout());
-  if (parser_waiting_ || !pending_input_.empty()) {
-    pending_input_.append(data, len);
-  } else {
+  if (phase_ == Phase::kClosing || phase_ == Phase::kClosed) return;  // nothing more is read
+  const bool body =
+      phase_ == Phase::kExchange && ex_.request == ClientExchangeState::Request::kBody;
+  if (body) receiveWithin(worker_.bodyTimeout());
+  if (pending_offset_ == pending_input_.size() && (body || canParseNext())) {
     in_drive_ = true;
-    execute(data, len);
+    if (const char* stop = execute(data, len)) keepPending(stop, data + len);
     in_drive_ = false;
+  } else {
+    keepPending(data, data + len);
   }
   drive();
 }
 
 void ClientConnection::onEof() {
-  if (exchange_active_ && !request_complete_) {
+  eof_ = true;
+  if (phase_ == Phase::kReadingHead ||
+      (phase_ == Phase::kExchange && ex_.request == ClientExchangeState::Request::kBody)) {
+    if (phase_ == Phase::kExchange) ex_.reason = "client_closed";
     abort();  // the client left mid-request: nobody to answer
     return;
   }
-  // A half-closed client may still be reading: finish and flush what it
-  // asked for, then close.
-  eof_ = true;
-  keep_alive_ = false;
-  if (!exchange_active_) closing_ = true;
+  // A half-closed client may still be reading: answer what it sent, flush,
+  // then close (drive() sees eof_ once nothing is left to parse).
+  if (phase_ == Phase::kExchange) ex_.keep_alive = false;
   drive();
 }
 
-void ClientConnection::execute(const char* data, size_t len) {
+// A new request may be parsed: none is in progress, and the last response
+// is flushed below the low watermark (so a client that pipelines and never
+// reads cannot make gourmet queue responses without bound).
+bool ClientConnection::canParseNext() const {
+  return (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead) && out_.belowLow();
+}
+
+const char* ClientConnection::execute(const char* data, size_t len) {
+  parser_.resume();  // paused at the end of the previous request, if any
   llhttp_errno_t err = parser_.execute(data, len);
-  if (err == HPE_OK) return;
+  if (err == HPE_OK) return nullptr;
   if (err == HPE_PAUSED) {
-    parser_waiting_ = true;
     const char* stop = parser_.errorPos();
-    if (stop != nullptr && stop < data + len) {
-      pending_input_.append(stop, static_cast<size_t>(data + len - stop));
-    }
-    return;
+    return stop != nullptr && stop < data + len ? stop : nullptr;
   }
   rejectMalformed(err);
+  return nullptr;
+}
+
+void ClientConnection::keepPending(const char* from, const char* end) {
+  if (pending_offset_ == pending_input_.size()) {
+    pending_input_.clear();
+    pending_offset_ = 0;
+  } else if (pending_offset_ >= pending_input_.size() / 2) {
+    // Each byte is moved at most once per doubling: linear overall.
+    pending_input_.erase(0, pending_offset_);
+    pending_offset_ = 0;
+  }
+  pending_input_.append(from, static_cast<size_t>(end - from));
 }
 
 void ClientConnection::rejectMalformed(llhttp_errno_t err) {
   log(LogLevel::kDebug, "client {}: bad request: {} ({})", client_ip_, llhttp_errno_name(err),
       parser_.errorReason());
-  if (exchange_active_ && response_started_) {
-    abort();  // cannot answer twice: a broken body mid-response ends the connection
-    return;
-  }
-  if (exchange_active_ && upstream_ != nullptr) {
-    upstream_->close();  // the upstream got part of a body that turned out malformed
-    upstream_ = nullptr;
+  if (phase_ == Phase::kExchange) {
+    if (ex_.local && ex_.response == ClientExchangeState::Response::kComplete) {
+      // Answered already (the body was being discarded): send that, then close.
+      ex_.keep_alive = false;
+      return;
+    }
+    if (ex_.response != ClientExchangeState::Response::kNone) {
+      ex_.reason = "bad_request_body";
+      abort();  // cannot answer twice: a broken body mid-response ends the connection
+      return;
+    }
+    if (upstream_ != nullptr) {
+      upstream_->close();  // it got part of a body that turned out malformed
+      upstream_ = nullptr;
+    }
+  } else {
+    if (phase_ == Phase::kBetween) beginExchange(uv_hrtime());
+    // What of the request line llhttp got through before it failed.
+    if (phase_ == Phase::kReadingHead && !request_.target().empty()) {
+      ex_.method = parser_.methodName();
+    }
+    phase_ = Phase::kExchange;
   }
   int status = 400;
   std::string_view reason = "bad_request";
@@ -141,27 +231,46 @@ void ClientConnection::rejectMalformed(llhttp_errno_t err) {
     status = 431;
     reason = "headers_too_large";
   }
-  exchange_active_ = true;
+  ex_.request = ClientExchangeState::Request::kComplete;  // nothing more is read
   respondLocally(status, reason, true);
 }
 
-// Moves the connection along: finishes a completed exchange, parses pipelined
-// input, and flushes. Re-entrant calls (from callbacks inside it) are no-ops.
+// ---- Moving along ----
+
+// Finishes a completed exchange, parses pipelined input while allowed,
+// flushes, and repeats while that made room for more. Re-entrant calls
+// (from callbacks inside it) are no-ops: the loop sees what they changed.
 void ClientConnection::drive() {
-  if (in_drive_ || closed_) return;
+  if (in_drive_ || phase_ == Phase::kClosed) return;
   in_drive_ = true;
   for (;;) {
-    if (exchange_active_ && response_complete_) finishExchange();
-    if (closing_ || parser_waiting_ || exchange_active_ || pending_input_.empty()) break;
-    input_scratch_.swap(pending_input_);
-    pending_input_.clear();
-    execute(input_scratch_.data(), input_scratch_.size());
+    if (phase_ == Phase::kExchange && ex_.response == ClientExchangeState::Response::kComplete) {
+      finishExchange();
+    }
+    if (canParseNext() && pending_offset_ < pending_input_.size()) {
+      // From the offset, so a run of small requests costs linear work.
+      const char* begin = pending_input_.data() + pending_offset_;
+      const char* stop = execute(begin, pending_input_.size() - pending_offset_);
+      pending_offset_ = stop != nullptr ? static_cast<size_t>(stop - pending_input_.data())
+                                        : pending_input_.size();
+      continue;
+    }
+    flushAll();
+    if (phase_ == Phase::kClosed) {
+      in_drive_ = false;
+      return;
+    }
+    const bool finished =
+        phase_ == Phase::kExchange && ex_.response == ClientExchangeState::Response::kComplete;
+    if (!finished && !(canParseNext() && pending_offset_ < pending_input_.size())) break;
   }
   in_drive_ = false;
-  flushAll();
-  if (closed_) return;
+  if (eof_ && pending_offset_ == pending_input_.size() &&
+      (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead)) {
+    phase_ = Phase::kClosing;  // the half-closed client has nothing more to ask
+  }
   updateReading();
-  if (closing_ && out_.idle()) {
+  if (phase_ == Phase::kClosing && out_.idle()) {
     close();
   } else if (idle()) {
     socket_->becomeIdle();  // the last use of this object for this socket
@@ -170,13 +279,13 @@ void ClientConnection::drive() {
 
 // Nothing in flight either way: the socket can wait without us.
 bool ClientConnection::idle() const {
-  return !exchange_active_ && !message_begun_ && !closing_ && !closed_ && !eof_ &&
-         pending_input_.empty() && out_.idle();
+  return phase_ == Phase::kBetween && !eof_ && pending_offset_ == pending_input_.size() &&
+         out_.idle();
 }
 
 void ClientConnection::flushAll() {
   if (upstream_ != nullptr) upstream_->flush();
-  if (!closed_) flushClient();
+  if (phase_ != Phase::kClosed) flushClient();
 }
 
 void ClientConnection::flushClient() {
@@ -186,9 +295,11 @@ void ClientConnection::flushClient() {
   }
   // More writes follow this one (a backlog, or a response still streaming):
   // Nagle would hold each small one back until the peer's ACK.
-  if (!out_.idle() || (exchange_active_ && response_started_ && !response_complete_)) {
+  if (!out_.idle() ||
+      (phase_ == Phase::kExchange && ex_.response == ClientExchangeState::Response::kStreaming)) {
     socket_->useNoDelay();
   }
+  watchSending();
   if (out_.belowLow()) resumeUpstream();
 }
 
@@ -200,74 +311,90 @@ void ClientConnection::resumeUpstream() {
 }
 
 void ClientConnection::updateReading() {
-  // While a response is pending, pipelined bytes are buffered rather than
-  // left in the socket: stopping and restarting reads costs two epoll_ctl
-  // calls per request. Past kMaxPendingInput the client waits for us.
-  bool want = !closing_ && !closed_ && !eof_ && !upstream_backpressure_ &&
-              pending_input_.size() < kMaxPendingInput;
+  const bool want =
+      (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead || phase_ == Phase::kExchange) &&
+      !eof_ && !upstream_backpressure_ && !out_.aboveHigh() &&
+      pending_input_.size() - pending_offset_ < kMaxPendingInput;
   socket_->setReading(want);
 }
 
 void ClientConnection::onDrained(OutQueue&) {
-  if (closing_ && out_.idle()) {
+  watchSending();
+  if (phase_ == Phase::kClosing && out_.idle()) {
     close();
     return;
   }
   resumeUpstream();
-  if (!in_drive_ && idle()) socket_->becomeIdle();
+  drive();  // parse what waited for room, read again, or become idle
 }
 
-void ClientConnection::onWriteError(OutQueue&, int) { abort(); }
+void ClientConnection::onWriteError(OutQueue&, int) {
+  if (phase_ == Phase::kExchange) ex_.reason = "client_closed";
+  abort();
+}
 
 void ClientConnection::drain() {
-  keep_alive_ = false;
-  if (!exchange_active_ && !message_begun_ && out_.idle()) close();
+  switch (phase_) {
+    case Phase::kBetween:
+      phase_ = Phase::kClosing;  // pipelined requests not begun are not served
+      if (out_.idle()) close();
+      break;
+    case Phase::kReadingHead:
+      break;  // its response will say Connection: close
+    case Phase::kExchange:
+      ex_.keep_alive = false;
+      break;
+    case Phase::kClosing:
+    case Phase::kClosed:
+      break;
+  }
 }
 
-void ClientConnection::abort() {
-  if (closed_) return;
-  if (upstream_ != nullptr) {
-    upstream_->close();
-    upstream_ = nullptr;
-  }
-  if (exchange_active_) {
-    response_complete_ = true;
-    request_complete_ = true;
-    finishExchange();
-  }
-  close();
-}
+void ClientConnection::abort() { close(); }
 
 void ClientConnection::close() {
-  if (closed_) return;
-  closed_ = true;
-  if (exchange_active_) {
-    if (upstream_ != nullptr) upstream_->close();
-    upstream_ = nullptr;
-    response_complete_ = request_complete_ = true;
+  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kExchange) {
+    if (upstream_ != nullptr) {
+      upstream_->close();  // mid-response: never pooled
+      upstream_ = nullptr;
+    }
+    if (ex_.response != ClientExchangeState::Response::kComplete && ex_.reason == "ok") {
+      ex_.reason = "client_closed";
+    }
     finishExchange();
   }
+  phase_ = Phase::kClosed;
+  receive_due_ms_ = send_due_ms_ = 0;
   deadline_.stop();
   socket_->close();  // gives this back once libuv is done with the socket
 }
 
+// ---- Parser events ----
+
 void ClientConnection::onMessageBegin() {
-  message_begun_ = true;
+  phase_ = Phase::kReadingHead;
+  beginExchange(uv_hrtime());
   request_.setLimits(worker_.limits().head);
-  armTimer(worker_.headerTimeout());
+  receiveWithin(worker_.headerTimeout());
 }
 
 int ClientConnection::onHeadersComplete() {
-  deadline_.clear();
+  receive_due_ms_ = 0;
+  phase_ = Phase::kExchange;
   int rc = startExchange();
-  if (exchange_active_ && !local_response_ && !request_complete_) armTimer(worker_.bodyTimeout());
+  if (phase_ == Phase::kExchange && !ex_.local &&
+      ex_.request == ClientExchangeState::Request::kBody) {
+    receiveWithin(worker_.bodyTimeout());
+  } else {
+    updateDeadline();
+  }
   return rc;
 }
 
 void ClientConnection::onBody(std::string_view data) { forwardBody(data.data(), data.size()); }
 
 int ClientConnection::onMessageComplete() {
-  message_begun_ = false;
   finishRequestBody();
   return HPE_PAUSED;  // answer this request before parsing the next one
 }

@@ -7,12 +7,15 @@
 //
 // Requests are answered one at a time, in order: once a request's message is
 // complete the parser pauses, and pipelined bytes wait (unread or buffered)
-// until the response is done. Bodies stream both ways through OutQueues;
-// when the queue towards one side rises above its high watermark, reading
-// from the other side stops until it drains. So memory per connection is
-// bounded whatever the body sizes.
+// until the response is done and flushed below the low watermark. Bodies
+// stream both ways through OutQueues; when the queue towards one side rises
+// above its high watermark, reading from the other side stops until it
+// drains, and the client is not read while its own queue is above it. So
+// memory per connection is bounded whatever the client or the server does
+// (README, Security). A client that takes none of its queued bytes for
+// client_send_timeout is closed.
 //
-// client_connection.cc: socket, parser and lifecycle.
+// client_connection.cc: socket, parser, flow control and timers.
 // client_exchange.cc: routing, the upstream side and responses.
 
 #include <netinet/in.h>
@@ -20,6 +23,7 @@
 
 #include <string>
 
+#include "core/client_exchange_state.h"
 #include "core/client_socket.h"
 #include "core/deadline.h"
 #include "core/http_head.h"
@@ -54,16 +58,32 @@ class ClientConnection final : public OutQueue::Owner,
   void abort();
 
  private:
+  // What the connection is doing; the exchange's own progress is in `ex_`.
+  enum class Phase : uint8_t {
+    kBetween,      // no request begun: pipelined bytes may wait, output may drain
+    kReadingHead,  // a request head has begun (client_header_timeout)
+    kExchange,     // a request is being answered (ex_)
+    kClosing,      // no more requests: write what is queued, then close
+    kClosed,
+  };
+
   // client_connection.cc
   void onDeadline();
+  void updateDeadline();
+  void receiveWithin(Millis timeout);
+  void watchSending();
   // HttpParser::Events
   void onMessageBegin() override;
   int onHeadersComplete() override;
   void onBody(std::string_view data) override;
   int onMessageComplete() override;
 
+  bool canParseNext() const;
   bool idle() const;
-  void execute(const char* data, size_t len);
+  // Parses `data`; returns where the parser paused for the next request
+  // (bytes left over), or nullptr when all was consumed or rejected.
+  const char* execute(const char* data, size_t len);
+  void keepPending(const char* from, const char* end);
   void rejectMalformed(llhttp_errno_t err);
   void drive();
   void updateReading();
@@ -71,20 +91,22 @@ class ClientConnection final : public OutQueue::Owner,
   void flushClient();
   void resumeUpstream();
   void close();
-  void armTimer(Millis timeout);
   void onDrained(OutQueue& queue) override;
   void onWriteError(OutQueue& queue, int status) override;
 
   // client_exchange.cc
+  void beginExchange(uint64_t now_ns);
   int startExchange();
   void forwardBody(const char* data, size_t len);
   void failRequestBody(int status, std::string_view reason);
   void finishRequestBody();
   void respondLocally(int status, std::string_view reason, bool close_after);
   void connectUpstream(bool fresh);
+  bool mayReplay() const;
   void releaseUpstream(bool reusable);
+  void endResponseEarly(std::string_view reason);
   void finishExchange();
-  void writeAccessLog();
+  void writeAccessLog(uint64_t now_ns);
   bool onUpstreamHead(UpstreamConnection& conn) override;
   void onUpstreamBody(std::string_view data) override;
   void onUpstreamComplete(UpstreamConnection& conn) override;
@@ -95,53 +117,36 @@ class ClientConnection final : public OutQueue::Owner,
   Worker& worker_;
   ClientSocket* socket_ = nullptr;
   uv_timer_t timer_{};  // initialised once, reused by every socket served
-  Deadline deadline_;   // header, body and idle timeouts, on timer_
+  Deadline deadline_;   // the earlier of receive_due_ms_ and send_due_ms_, on timer_
   HttpParser parser_{HTTP_REQUEST, *this};
   MessageHead& request_ = parser_.head();
   OutQueue out_;
   char client_ip_[INET6_ADDRSTRLEN] = {};
-  std::string pending_input_;  // read but not parsed: pipelined requests
-  std::string input_scratch_;
+  // Read but not parsed (pipelined requests): parsing goes on from
+  // pending_offset_, so a long run of small requests is not copied again
+  // after each one.
+  std::string pending_input_;
+  size_t pending_offset_ = 0;
   std::string scratch_;  // serialised heads and pages, reused
 
-  // The exchange in progress (one at a time).
-  Generation* generation_ = nullptr;
-  Generation::ClusterState* cluster_ = nullptr;
-  size_t server_index_ = 0;
+  Phase phase_ = Phase::kBetween;
+  ClientExchangeState ex_;  // the request being answered; reset by beginExchange()
   UpstreamConnection* upstream_ = nullptr;
   std::string upstream_head_;  // kept to replay the request on a fresh connection
   std::string forwarded_path_;
   std::string route_scratch_;
-  uint64_t body_forwarded_ = 0;
-  uint64_t max_body_size_ = 0;        // 0 = unlimited
-  uint64_t bytes_sent_ = 0;           // response bytes queued to the client
-  uint64_t started_ms_ = 0;           // loop time when the head was complete
-  uint64_t upstream_started_ns_ = 0;  // when the server was picked (latency for balancers)
-  uint64_t started_ns_ = 0;           // when the head was complete (worker stats)
-  bool upstream_failed_ = false;
-  int status_ = 0;
-  std::string_view reason_;  // a static string: "ok", "no_route", ...
-  BodyFraming request_body_ = BodyFraming::kNone;
-  BodyFraming response_body_ = BodyFraming::kNone;
-  bool exchange_active_ = false;
-  bool request_complete_ = false;
-  bool response_started_ = false;
-  bool response_complete_ = false;
-  bool local_response_ = false;
-  bool keep_alive_ = true;
-  bool head_request_ = false;
-  bool http10_ = false;
-  bool retried_ = false;
 
-  // Flow control and lifecycle.
-  bool message_begun_ = false;
-  bool parser_waiting_ = false;         // paused after a complete request
-  bool upstream_backpressure_ = false;  // stopped reading: upstream queue full
-  bool upstream_paused_ = false;        // we paused the upstream: our queue is full
+  // Timers, as loop times (0 = not running). Receiving: the head, the body.
+  // Sending: the client took nothing of its queue since send_mark_.
+  uint64_t receive_due_ms_ = 0;
+  uint64_t send_due_ms_ = 0;
+  uint64_t send_mark_ = 0;  // out_.written() when send_due_ms_ was set
+
+  // Flow control: each is the reason one side is not being read.
+  bool upstream_backpressure_ = false;  // the upstream's queue is full: client not read
+  bool upstream_paused_ = false;        // our queue is full: upstream not read
   bool eof_ = false;                    // the client half-closed
-  bool in_drive_ = false;
-  bool closing_ = false;  // close once the output is flushed
-  bool closed_ = false;
+  bool in_drive_ = false;               // drive() is on the stack
 };
 
 }  // namespace gourmet::core

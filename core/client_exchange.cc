@@ -14,32 +14,56 @@ namespace gourmet::core {
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// RFC 9110 section 9.2.2: a request that may be sent again without a
+// different effect. POST and PATCH are not (nginx stopped replaying them in
+// 1.9.13); neither are methods gourmet does not know the meaning of.
+bool idempotent(llhttp_method_t method) {
+  switch (method) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_OPTIONS:
+    case HTTP_TRACE:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// "1f4\r\n" for a chunk of 500 bytes, into `out`; returns its length.
+size_t chunkSizeLine(size_t size, char (&out)[20]) {
+  auto result = fmt::format_to_n(out, sizeof out, "{:x}\r\n", size);
+  return result.size;
+}
 
 }  // namespace
 
+void ClientConnection::beginExchange(uint64_t now_ns) {
+  ex_ = ClientExchangeState{};
+  ex_.started_ns = now_ns;
+  ex_.started_ms = uv_now(worker_.loop());
+}
+
 int ClientConnection::startExchange() {
-  exchange_active_ = true;
-  request_complete_ = response_started_ = response_complete_ = local_response_ = false;
-  retried_ = false;
-  body_forwarded_ = bytes_sent_ = 0;
-  started_ms_ = uv_now(worker_.loop());
-  started_ns_ = uv_hrtime();
-  status_ = 0;
-  reason_ = "ok";
-  http10_ = parser_.httpMajor() == 1 && parser_.httpMinor() == 0;
-  head_request_ = parser_.method() == HTTP_HEAD;
-  keep_alive_ = parser_.shouldKeepAlive() && !worker_.draining();
+  ex_.method = parser_.methodName();
+  ex_.http10 = parser_.httpMajor() == 1 && parser_.httpMinor() == 0;
+  ex_.head_request = parser_.method() == HTTP_HEAD;
+  ex_.idempotent = idempotent(parser_.method());
+  ex_.keep_alive = parser_.shouldKeepAlive() && !worker_.draining();
 
   if (parser_.httpMajor() != 1 || parser_.httpMinor() > 1) {
     respondLocally(505, "unsupported_http_version", true);
     return HPE_PAUSED;
   }
-  if (FramingVerdict framing = checkRequestFraming(request_, http10_); framing.status != 0) {
+  if (FramingVerdict framing = checkRequestFraming(request_, ex_.http10); framing.status != 0) {
     respondLocally(framing.status, framing.reason, true);
     return HPE_PAUSED;
   }
   size_t hosts = request_.count("host");
-  if (hosts > 1 || (hosts == 0 && !http10_)) {
+  if (hosts > 1 || (hosts == 0 && !ex_.http10)) {
     respondLocally(400, hosts == 0 ? "missing_host" : "duplicate_host", true);
     return HPE_PAUSED;
   }
@@ -55,47 +79,46 @@ int ClientConnection::startExchange() {
       respondLocally(417, "unsupported_expect", true);
       return HPE_PAUSED;
     }
-    expects_continue = !http10_;
+    expects_continue = !ex_.http10;
   }
 
-  request_body_ = BodyFraming::kNone;
   if (parser_.chunked()) {
-    request_body_ = BodyFraming::kChunked;
+    ex_.request_body = BodyFraming::kChunked;
   } else if (parser_.hasContentLength()) {
-    request_body_ = BodyFraming::kContentLength;
+    ex_.request_body = BodyFraming::kContentLength;
   }
-  bool has_body = request_body_ == BodyFraming::kChunked ||
-                  (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
+  bool has_body = ex_.request_body == BodyFraming::kChunked ||
+                  (ex_.request_body == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
-  generation_ = worker_.pin();
-  const Route* route = generation_->snapshot->router.match(target.host, target.path,
-                                                           forwarded_path_, route_scratch_);
+  ex_.generation = worker_.pin();
+  const Route* route = ex_.generation->snapshot->router.match(target.host, target.path,
+                                                              forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
   }
-  max_body_size_ = route->max_body_size.value_or(generation_->snapshot->limits.max_body_size);
-  if (max_body_size_ != 0 && request_body_ == BodyFraming::kContentLength &&
-      parser_.contentLength() > max_body_size_) {
+  ex_.max_body_size = route->max_body_size.value_or(ex_.generation->snapshot->limits.max_body_size);
+  if (ex_.max_body_size != 0 && ex_.request_body == BodyFraming::kContentLength &&
+      parser_.contentLength() > ex_.max_body_size) {
     respondLocally(413, "body_too_large", true);
     return HPE_PAUSED;
   }
-  cluster_ = &generation_->clusters[route->cluster];
-  balancers::PickContext pick{.now_ms = started_ms_};
-  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, target.path)) {
+  Generation::ClusterState* cluster = &ex_.generation->clusters[route->cluster];
+  balancers::PickContext pick{.now_ms = ex_.started_ms};
+  if (auto key = hashKeyOf(cluster->cluster->hash_key, request_, client_ip_, target.path)) {
     pick.hash = balancers::hashKey(*key);
     pick.has_hash = true;
   }
-  server_index_ = cluster_->balancer->pick(pick);
-  if (server_index_ == balancers::kNoServer) {
-    cluster_ = nullptr;
+  const size_t server = cluster->balancer->pick(pick);
+  if (server == balancers::kNoServer) {
     respondLocally(503, "no_server", false);
     return 0;
   }
-  cluster_->cluster->servers[server_index_]->active.fetch_add(1, std::memory_order_relaxed);
-  cluster_->balancer->onStart(server_index_, started_ms_);
-  upstream_started_ns_ = uv_hrtime();
-  upstream_failed_ = false;
+  ex_.cluster = cluster;
+  ex_.server_index = server;
+  cluster->cluster->servers[server]->active.fetch_add(1, std::memory_order_relaxed);
+  cluster->balancer->onStart(server, ex_.started_ms);
+  ex_.upstream_clock_ns = uv_hrtime();
 
   UpstreamRequest upstream{
       .method = parser_.methodName(),
@@ -103,8 +126,8 @@ int ClientConnection::startExchange() {
       .query = target.query,
       .host = target.host,
       .client_ip = client_ip_,
-      .client_http10 = http10_,
-      .body = request_body_,
+      .client_http10 = ex_.http10,
+      .body = ex_.request_body,
       .content_length = parser_.contentLength(),
   };
   writeUpstreamRequestHead(request_, upstream, upstream_head_);
@@ -114,8 +137,8 @@ int ClientConnection::startExchange() {
 }
 
 void ClientConnection::connectUpstream(bool fresh) {
-  const Cluster& cluster = *cluster_->cluster;
-  UpstreamPool* pool = cluster_->pools[server_index_];
+  const Cluster& cluster = *ex_.cluster->cluster;
+  UpstreamPool* pool = ex_.cluster->pools[ex_.server_index];
   upstream_ = fresh ? nullptr : pool->takeIdle();
   if (upstream_ == nullptr) upstream_ = pool->connect(cluster.connect_timeout);
   upstream_->attach(this, cluster.response_timeout);
@@ -123,18 +146,17 @@ void ClientConnection::connectUpstream(bool fresh) {
 }
 
 void ClientConnection::forwardBody(const char* data, size_t len) {
-  if (upstream_ == nullptr || local_response_) return;  // answered already: discard
-  if (request_body_ == BodyFraming::kChunked) {
+  if (upstream_ == nullptr || ex_.local) return;  // answered already: discard
+  if (ex_.request_body == BodyFraming::kChunked) {
     // Re-framed as one chunk per piece received: nothing of the client's
     // chunk syntax (extensions, odd sizes) reaches the upstream.
-    fmt::format_to(std::back_inserter(upstream_->out().buffer()), "{:x}\r\n", len);
-    upstream_->send({data, len});
-    upstream_->send("\r\n");
+    char size_line[20];
+    upstream_->write({{size_line, chunkSizeLine(len, size_line)}, {data, len}, "\r\n"});
   } else {
-    upstream_->send({data, len});
+    upstream_->write({{data, len}});
   }
-  body_forwarded_ += len;
-  if (max_body_size_ != 0 && body_forwarded_ > max_body_size_) {
+  ex_.body_forwarded += len;
+  if (ex_.max_body_size != 0 && ex_.body_forwarded > ex_.max_body_size) {
     failRequestBody(413, "body_too_large");  // a chunked body grew past the limit
     return;
   }
@@ -153,11 +175,8 @@ void ClientConnection::failRequestBody(int status, std::string_view reason) {
     upstream_->close();
     upstream_ = nullptr;
   }
-  upstream_failed_ = false;
-  if (response_started_) {
-    keep_alive_ = false;
-    closing_ = true;
-    response_complete_ = true;
+  if (ex_.response != ClientExchangeState::Response::kNone) {
+    endResponseEarly(reason);
   } else {
     respondLocally(status, reason, true);
   }
@@ -165,29 +184,46 @@ void ClientConnection::failRequestBody(int status, std::string_view reason) {
 }
 
 void ClientConnection::finishRequestBody() {
-  request_complete_ = true;
-  if (upstream_ != nullptr && request_body_ == BodyFraming::kChunked) upstream_->send("0\r\n\r\n");
+  ex_.request = ClientExchangeState::Request::kComplete;
+  receive_due_ms_ = 0;
+  if (upstream_ == nullptr) return;
+  if (ex_.request_body == BodyFraming::kChunked) upstream_->write({kLastChunk});
+  upstream_->requestComplete();
+  // The server's own time starts once it has the whole request; an upload
+  // paced by the client is not the server's latency.
+  if (ex_.body_forwarded > 0 && ex_.response == ClientExchangeState::Response::kNone) {
+    ex_.upstream_clock_ns = uv_hrtime();
+  }
 }
 
 void ClientConnection::respondLocally(int status, std::string_view reason, bool close_after) {
-  if (close_after) keep_alive_ = false;
+  if (close_after) ex_.keep_alive = false;
   ErrorResponse page{
       .status = status,
       .reason = reason,
       .json = acceptsJson(request_.find("accept").value_or("")),
-      .keep_alive = keep_alive_,
-      .head_request = head_request_,
+      .keep_alive = ex_.keep_alive,
+      .head_request = ex_.head_request,
   };
   writeErrorResponse(page, scratch_);
   out_.append(scratch_);
-  status_ = status;
-  reason_ = reason;
-  bytes_sent_ += scratch_.size();
-  local_response_ = response_started_ = response_complete_ = true;
+  ex_.status = status;
+  ex_.reason = reason;
+  ex_.bytes_sent += scratch_.size();
+  ex_.local = true;
+  ex_.response = ClientExchangeState::Response::kComplete;
   if (status >= 500) {
-    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, parser_.methodName(), request_.target(),
-        status, reason);
+    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, ex_.method, request_.target(), status,
+        reason);
   }
+}
+
+// Part of the response is already out: the only honest signal left is to
+// cut the connection, so the client never takes it as complete.
+void ClientConnection::endResponseEarly(std::string_view reason) {
+  ex_.reason = reason;
+  ex_.keep_alive = false;
+  ex_.response = ClientExchangeState::Response::kComplete;
 }
 
 void ClientConnection::releaseUpstream(bool reusable) {
@@ -195,26 +231,27 @@ void ClientConnection::releaseUpstream(bool reusable) {
   UpstreamConnection* conn = upstream_;
   upstream_ = nullptr;
   conn->detach();
-  const Cluster& cluster = *cluster_->cluster;
-  cluster_->pools[server_index_]->release(conn, reusable, cluster.keepalive_timeout,
-                                          cluster.keepalive);
+  const Cluster& cluster = *ex_.cluster->cluster;
+  ex_.cluster->pools[ex_.server_index]->release(conn, reusable, cluster.keepalive_timeout,
+                                                cluster.keepalive);
 }
 
-void ClientConnection::writeAccessLog() {
+void ClientConnection::writeAccessLog(uint64_t now_ns) {
   AccessLog* log = worker_.accessLog();
   if (log == nullptr) return;
+  const bool head_parsed = ex_.method != "-";
   AccessLogEntry entry{
       .client_ip = client_ip_,
-      .method = parser_.methodName(),
-      .target = request_.target(),
-      .upstream = cluster_ != nullptr
-                      ? std::string_view(cluster_->cluster->servers[server_index_]->address)
+      .method = ex_.method,
+      .target = head_parsed ? request_.target() : std::string_view(),
+      .upstream = ex_.cluster != nullptr
+                      ? std::string_view(ex_.cluster->cluster->servers[ex_.server_index]->address)
                       : std::string_view(),
-      .reason = reason_,
-      .http_minor = http10_ ? 0 : 1,
-      .status = status_,
-      .bytes_sent = bytes_sent_,
-      .duration_ms = static_cast<double>(uv_now(worker_.loop()) - started_ms_),
+      .reason = ex_.reason,
+      .http_minor = ex_.http10 ? 0 : 1,
+      .status = ex_.status,
+      .bytes_sent = ex_.bytes_sent,
+      .duration_ms = static_cast<double>(now_ns - ex_.started_ns) / 1e6,
       .when = std::time(nullptr),
   };
   formatAccessLogLine(entry, scratch_);
@@ -222,121 +259,132 @@ void ClientConnection::writeAccessLog() {
 }
 
 void ClientConnection::finishExchange() {
-  if (!request_complete_) keep_alive_ = false;  // body left unread: the stream is out of sync
-  writeAccessLog();
+  if (ex_.request != ClientExchangeState::Request::kComplete) {
+    ex_.keep_alive = false;  // body left unread: the stream is out of sync
+  }
   const uint64_t now_ns = uv_hrtime();
+  writeAccessLog(now_ns);
   worker_.stats().requests.add();
-  worker_.stats().latency.record((now_ns - started_ns_) / 1000);
+  worker_.stats().latency.record((now_ns - ex_.started_ns) / 1000);
   if (upstream_ != nullptr) {
     upstream_->close();
     upstream_ = nullptr;
   }
-  if (cluster_ != nullptr) {
-    cluster_->cluster->servers[server_index_]->active.fetch_sub(1, std::memory_order_relaxed);
-    cluster_->balancer->onEnd(server_index_, {.now_ms = uv_now(worker_.loop()),
-                                              .latency_us = (now_ns - upstream_started_ns_) / 1000,
-                                              .failed = upstream_failed_});
-    cluster_ = nullptr;
+  if (ex_.cluster != nullptr) {
+    ex_.cluster->cluster->servers[ex_.server_index]->active.fetch_sub(1, std::memory_order_relaxed);
+    // The server's part only: a client that left, or read slowly, says
+    // nothing about the server.
+    ex_.cluster->balancer->onEnd(ex_.server_index, {.now_ms = uv_now(worker_.loop()),
+                                                    .latency_us = ex_.upstream_latency_us,
+                                                    .failed = ex_.upstream_failed,
+                                                    .measured = ex_.upstream_measured});
+    ex_.cluster = nullptr;
   }
-  if (generation_ != nullptr) {
-    worker_.unpin(generation_);
-    generation_ = nullptr;
+  if (ex_.generation != nullptr) {
+    worker_.unpin(ex_.generation);
+    ex_.generation = nullptr;
   }
-  exchange_active_ = false;
   upstream_backpressure_ = upstream_paused_ = false;
-  if (!keep_alive_ || worker_.draining()) {
-    closing_ = true;
-    return;
-  }
-  if (parser_waiting_) {
-    parser_waiting_ = false;
-    parser_.resume();
-  }
-  armTimer(worker_.idleTimeout());
+  receive_due_ms_ = 0;
+  updateDeadline();
+  phase_ = ex_.keep_alive && !worker_.draining() ? Phase::kBetween : Phase::kClosing;
 }
 
 bool ClientConnection::onUpstreamHead(UpstreamConnection& conn) {
+  ex_.upstream_latency_us = (uv_hrtime() - ex_.upstream_clock_ns) / 1000;
+  ex_.upstream_measured = true;
   int status = conn.status();
-  if (head_request_ || status == 204 || status == 304) {
-    response_body_ = BodyFraming::kNone;
+  if (ex_.head_request || status == 204 || status == 304) {
+    ex_.response_body = BodyFraming::kNone;
   } else if (conn.contentLength()) {
-    response_body_ = BodyFraming::kContentLength;
+    ex_.response_body = BodyFraming::kContentLength;
   } else {
     // Chunked or close-delimited upstream: chunk for HTTP/1.1 clients so the
     // connection survives; HTTP/1.0 clients get the body until close.
-    response_body_ = http10_ ? BodyFraming::kUntilClose : BodyFraming::kChunked;
+    ex_.response_body = ex_.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
   }
-  if (response_body_ == BodyFraming::kUntilClose || worker_.draining()) keep_alive_ = false;
+  if (ex_.response_body == BodyFraming::kUntilClose || worker_.draining()) ex_.keep_alive = false;
   DownstreamResponse response{
       .status = status,
       .reason = conn.head().target(),
-      .body = response_body_,
-      .keep_alive = keep_alive_,
-      .client_http10 = http10_,
+      .body = ex_.response_body,
+      .keep_alive = ex_.keep_alive,
+      .client_http10 = ex_.http10,
       .upstream_http10 = conn.http10(),
   };
   writeDownstreamResponseHead(conn.head(), response, scratch_);
   out_.append(scratch_);
-  status_ = status;
-  bytes_sent_ += scratch_.size();
-  response_started_ = true;
+  ex_.status = status;
+  ex_.bytes_sent += scratch_.size();
+  ex_.response = ClientExchangeState::Response::kStreaming;
   // HEAD, 204 and 304 end at their head whatever Content-Length says
   // (RFC 9112 section 6.3); llhttp must not wait for a body.
-  return response_body_ == BodyFraming::kNone;
+  return ex_.response_body == BodyFraming::kNone;
 }
 
 void ClientConnection::onUpstreamBody(std::string_view data) {
-  bytes_sent_ += data.size();
-  if (response_body_ == BodyFraming::kChunked) {
-    fmt::format_to(std::back_inserter(out_.buffer()), "{:x}\r\n", data.size());
-    out_.append(data);
-    out_.append("\r\n");
+  ex_.bytes_sent += data.size();
+  // Straight from the upstream's read buffer to the client socket when
+  // nothing is queued; only what the kernel does not take is copied.
+  if (ex_.response_body == BodyFraming::kChunked) {
+    char size_line[20];
+    out_.write({{size_line, chunkSizeLine(data.size(), size_line)}, data, "\r\n"});
   } else {
-    out_.append(data);
+    out_.write({data});
   }
   if (out_.aboveHigh() && upstream_ != nullptr && !upstream_paused_) {
     upstream_paused_ = true;
-    upstream_->pauseReading();
+    upstream_->pauseReading();  // also stops its response timer: the client is slow, not it
   }
 }
 
 void ClientConnection::onUpstreamReadEnd() { flushClient(); }
 
 void ClientConnection::onUpstreamComplete(UpstreamConnection& conn) {
-  if (response_body_ == BodyFraming::kChunked) out_.append("0\r\n\r\n");
-  response_complete_ = true;
-  releaseUpstream(conn.reusable() && request_complete_);
+  if (ex_.response_body == BodyFraming::kChunked) out_.write({kLastChunk});
+  ex_.response = ClientExchangeState::Response::kComplete;
+  releaseUpstream(conn.reusable() && ex_.request == ClientExchangeState::Request::kComplete);
   drive();
+}
+
+// Only a request that may be sent twice, none of whose body has gone, and
+// whose response has not begun (RFC 9110 section 9.2.2).
+bool ClientConnection::mayReplay() const {
+  return ex_.idempotent && !ex_.retried && ex_.body_forwarded == 0 &&
+         ex_.response == ClientExchangeState::Response::kNone;
 }
 
 void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError error) {
   upstream_ = nullptr;  // it closed itself
-  const Cluster& cluster = *cluster_->cluster;
-  const UpstreamServer& server = *cluster.servers[server_index_];
+  const Cluster& cluster = *ex_.cluster->cluster;
+  const UpstreamServer& server = *cluster.servers[ex_.server_index];
   // A pooled connection the server closed before answering: replay once on a
-  // fresh one when nothing of the body has been handed over yet.
+  // fresh one when the request allows it.
   if (error == UpstreamError::kReset && !conn.responseStarted() && conn.requestsServed() > 0 &&
-      !retried_ && body_forwarded_ == 0 && !response_started_) {
-    retried_ = true;
+      mayReplay()) {
+    ex_.retried = true;
     log(LogLevel::kDebug, "upstream {} {}: pooled connection closed, retrying", cluster.name,
         server.address);
     connectUpstream(true);
-    if (request_complete_ && request_body_ == BodyFraming::kChunked) upstream_->send("0\r\n\r\n");
+    if (ex_.request == ClientExchangeState::Request::kComplete) {
+      if (ex_.request_body == BodyFraming::kChunked) upstream_->write({kLastChunk});
+      upstream_->requestComplete();
+    }
     upstream_->flush();
     return;
   }
-  upstream_failed_ = true;
+  ex_.upstream_failed = true;
+  if (!ex_.upstream_measured) {
+    ex_.upstream_latency_us = (uv_hrtime() - ex_.upstream_clock_ns) / 1000;
+    ex_.upstream_measured = true;
+  }
   log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
-      upstreamErrorReason(error), parser_.methodName(), forwarded_path_);
-  if (response_started_) {
-    reason_ = upstreamErrorReason(error);
-    // Part of the response is already out: the only honest signal left is
-    // to cut the connection, so the client never takes it as complete.
-    keep_alive_ = false;
-    closing_ = true;
-    response_complete_ = true;
+      upstreamErrorReason(error), ex_.method, forwarded_path_);
+  if (ex_.response != ClientExchangeState::Response::kNone) {
+    endResponseEarly(upstreamErrorReason(error));
   } else {
-    respondLocally(upstreamErrorStatus(error), upstreamErrorReason(error), !request_complete_);
+    respondLocally(upstreamErrorStatus(error), upstreamErrorReason(error),
+                   ex_.request != ClientExchangeState::Request::kComplete);
   }
   drive();
 }

@@ -119,6 +119,9 @@ struct ServerSection {
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
   Millis client_body_timeout{30000};  // idle time between body reads -> 408
+  // A client that accepts no byte of what gourmet has queued for it for this
+  // long is closed (nginx's send_timeout, HAProxy's timeout client).
+  Millis client_send_timeout{60000};
   ServerLimits limits;
   // On SIGTERM/SIGINT, requests in flight get this long before their
   // connections are closed.

@@ -22,6 +22,7 @@ constexpr std::string_view kServerSectionKeys[] = {"address",
                                                    "client_header_timeout",
                                                    "client_idle_timeout",
                                                    "client_body_timeout",
+                                                   "client_send_timeout",
                                                    "drain_timeout",
                                                    "limits",
                                                    "locations"};
@@ -88,6 +89,10 @@ class Loader {
       // 0 would time out every request body at once.
       if (entry.key == "client_body_timeout") {
         done = in_.setPositiveDuration(entry, server.client_body_timeout);
+      }
+      // 0 would close every client with a response still being written.
+      if (entry.key == "client_send_timeout") {
+        done = in_.setPositiveDuration(entry, server.client_send_timeout);
       }
       if (entry.key == "limits") done = readLimits(entry, server.limits);
       if (entry.key == "locations") done = readLocations(entry, server.locations);

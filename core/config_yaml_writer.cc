@@ -90,6 +90,7 @@ class Writer {
     changed(2, "client_idle_timeout", server.client_idle_timeout, defaults.client_idle_timeout);
     changed(2, "drain_timeout", server.drain_timeout, defaults.drain_timeout);
     changed(2, "client_body_timeout", server.client_body_timeout, defaults.client_body_timeout);
+    changed(2, "client_send_timeout", server.client_send_timeout, defaults.client_send_timeout);
     writeLimits(server.limits);
     line(2, server.locations.empty() ? "locations: []" : "locations:");
     for (const LocationConfig& location : server.locations) {

@@ -68,6 +68,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
   snapshot->client_header_timeout = config.server.client_header_timeout;
   snapshot->client_idle_timeout = config.server.client_idle_timeout;
   snapshot->client_body_timeout = config.server.client_body_timeout;
+  snapshot->client_send_timeout = config.server.client_send_timeout;
   snapshot->accept_balance = config.server.accept_balance;
   const ServerLimits& limits = config.server.limits;
   snapshot->limits.head.max_target = limits.max_request_line;

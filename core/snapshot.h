@@ -70,6 +70,7 @@ struct Snapshot {
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
   Millis client_body_timeout{30000};
+  Millis client_send_timeout{60000};
   ClientLimits limits;
   AcceptBalance accept_balance = AcceptBalance::kKernel;
 

@@ -11,11 +11,13 @@ std::optional<Millis> parseKeepAliveTimeout(std::string_view value) {
   std::optional<Millis> result;
   forEachToken(value, [&](std::string_view token) {
     constexpr std::string_view kKey = "timeout=";
-    if (token.size() <= kKey.size() || !equalsIgnoreCase(token.substr(0, kKey.size()), kKey)) return;
+    if (token.size() <= kKey.size() || !equalsIgnoreCase(token.substr(0, kKey.size()), kKey))
+      return;
     uint32_t seconds = 0;
     auto digits = token.substr(kKey.size());
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
-    if (ec == std::errc() && end == digits.data() + digits.size()) result = Millis(seconds * 1000LL);
+    if (ec == std::errc() && end == digits.data() + digits.size())
+      result = Millis(seconds * 1000LL);
   });
   return result;
 }
@@ -60,21 +62,34 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
   }
   conn->state_ = State::kActive;
   conn->armTimer(conn->response_timeout_);
-  conn->resumeReading();
+  conn->startReading();
   conn->flush();
 }
 
 void UpstreamConnection::attach(Exchange* exchange, Millis response_timeout) {
   exchange_ = exchange;
   response_timeout_ = response_timeout;
-  head_done_ = complete_ = reusable_ = informational_ = false;
+  head_done_ = complete_ = reusable_ = informational_ = request_sent_ = paused_ = false;
   response_bytes_ = 0;
   keepalive_hint_.reset();
   parser_.reset();
   if (state_ == State::kActive) {
     armTimer(response_timeout_);
-    resumeReading();
+    startReading();
   }
+}
+
+void UpstreamConnection::write(std::initializer_list<std::string_view> parts) {
+  if (state_ == State::kActive) {
+    out_.write(parts);
+  } else {
+    for (std::string_view part : parts) out_.append(part);
+  }
+}
+
+void UpstreamConnection::requestComplete() {
+  request_sent_ = true;
+  if (state_ == State::kActive && !head_done_ && !paused_) armTimer(response_timeout_);
 }
 
 void UpstreamConnection::detach() { exchange_ = nullptr; }
@@ -91,6 +106,7 @@ void UpstreamConnection::flush() {
 
 void UpstreamConnection::pauseReading() {
   paused_ = true;
+  if (state_ == State::kActive) deadline_.clear();
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     reading_ = false;
@@ -98,8 +114,15 @@ void UpstreamConnection::pauseReading() {
 }
 
 void UpstreamConnection::resumeReading() {
+  if (!paused_) return;
   paused_ = false;
-  if (reading_ || (state_ != State::kActive && state_ != State::kIdle)) return;
+  // The server's silence counts again from now.
+  if (state_ == State::kActive && exchange_ != nullptr && !complete_) armTimer(response_timeout_);
+  startReading();
+}
+
+void UpstreamConnection::startReading() {
+  if (paused_ || reading_ || (state_ != State::kActive && state_ != State::kIdle)) return;
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &UpstreamConnection::onAlloc,
                     &UpstreamConnection::onRead) == 0) {
     reading_ = true;
@@ -115,7 +138,8 @@ void UpstreamConnection::enterIdle(Millis timeout) {
   exchange_ = nullptr;
   state_ = State::kIdle;
   out_.shrink();
-  resumeReading();  // to notice the server closing while we wait
+  paused_ = false;
+  startReading();  // to notice the server closing while we wait
   armTimer(timeout);
 }
 
@@ -154,9 +178,17 @@ void UpstreamConnection::onDeadline() {
                                                            : UpstreamError::kConnectFailed);
       }
       break;
-    case State::kActive: conn->fail(UpstreamError::kResponseTimeout); break;
-    case State::kIdle: conn->close(); break;
-    case State::kClosing: break;
+    case State::kActive:
+      // The server has all we have of a request whose client is still
+      // sending: it is waiting for the client, not slow.
+      if (!conn->head_done_ && !conn->request_sent_ && conn->out_.idle()) break;
+      conn->fail(UpstreamError::kResponseTimeout);
+      break;
+    case State::kIdle:
+      conn->close();
+      break;
+    case State::kClosing:
+      break;
   }
 }
 
@@ -193,7 +225,7 @@ void UpstreamConnection::handleData(const char* data, size_t len) {
     return;
   }
   response_bytes_ += len;
-  if (head_done_) armTimer(response_timeout_);
+  if (head_done_ && !paused_) armTimer(response_timeout_);
   llhttp_errno_t err = parser_.execute(data, len);
   if (err == HPE_OK) {
     if (exchange_ != nullptr) exchange_->onUpstreamReadEnd();

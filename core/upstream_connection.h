@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 
@@ -55,6 +56,8 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   void detach();
 
   void send(std::string_view data) { out_.append(data); }
+  // Body bytes: straight to the socket when connected and nothing is queued.
+  void write(std::initializer_list<std::string_view> parts);
   OutQueue& out() { return out_; }
   void flush();
 
@@ -63,7 +66,13 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   void requestProgress() {
     if (state_ == State::kActive && !head_done_) armTimer(response_timeout_);
   }
+  // All of the request has been handed over: from now on a silent server
+  // is a slow one. Before, a server that has every byte we have is waiting
+  // for the client, whose body timeout bounds that.
+  void requestComplete();
 
+  // Backpressure from the client: while paused, the response timeout does
+  // not run (it measures the server's silence, not the client's).
   void pauseReading();
   void resumeReading();
 
@@ -98,6 +107,7 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   void onDeadline();
   static void onClosed(uv_handle_t* handle);
 
+  void startReading();
   void handleData(const char* data, size_t len);
   void handleEof();
   void fail(UpstreamError error);
@@ -132,6 +142,7 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   bool paused_ = false;
   bool informational_ = false;  // parsing a 1xx response, which is dropped
   bool head_done_ = false;
+  bool request_sent_ = false;  // requestComplete() was called for this exchange
   bool complete_ = false;
   bool reusable_ = false;
 };

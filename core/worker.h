@@ -107,6 +107,7 @@ class Worker {
   Millis headerTimeout() const { return current_->snapshot->client_header_timeout; }
   Millis idleTimeout() const { return current_->snapshot->client_idle_timeout; }
   Millis bodyTimeout() const { return current_->snapshot->client_body_timeout; }
+  Millis sendTimeout() const { return current_->snapshot->client_send_timeout; }
   const ClientLimits& limits() const { return current_->snapshot->limits; }
   // Connections refused at accept because max_connections was reached.
   uint64_t refusedConnections() const { return refused_connections_; }

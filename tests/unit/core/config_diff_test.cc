@@ -273,7 +273,7 @@ upstreams:
 
 TEST(ConfigDiff, LimitsAndBodyTimeoutAreOtherSettings) {
   for (std::string_view lines :
-       {"client_body_timeout: 5s", "limits:\n    max_request_line: 4k",
+       {"client_body_timeout: 5s", "client_send_timeout: 5s", "limits:\n    max_request_line: 4k",
         "limits:\n    max_header_bytes: 1k", "limits:\n    max_headers: 10",
         "limits:\n    max_body_size: 1M", "limits:\n    max_connections: 5"}) {
     const ConfigDiff diff =

@@ -227,7 +227,7 @@ TEST(YamlConfigErrors, UnknownKeys) {
   EXPECT_EQ(errorOf("server:\n  listen: 80\n"),
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
             "workers, accept_balance, access_log, client_header_timeout, client_idle_timeout, "
-            "client_body_timeout, drain_timeout, limits, locations)");
+            "client_body_timeout, client_send_timeout, drain_timeout, limits, locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
             "http_pass, rewrite, match, max_body_size)");
@@ -410,6 +410,7 @@ std::string withServer(std::string_view lines) {
 TEST(YamlConfigLimits, Defaults) {
   const Config config = parsed(kMinimal);
   EXPECT_EQ(config.server.client_body_timeout, Millis{30'000});
+  EXPECT_EQ(config.server.client_send_timeout, Millis{60'000});
   const ServerLimits& limits = config.server.limits;
   EXPECT_EQ(limits.max_request_line, 8u * 1024);
   EXPECT_EQ(limits.max_header_bytes, 32u * 1024);
@@ -422,6 +423,7 @@ TEST(YamlConfigLimits, Defaults) {
 TEST(YamlConfigLimits, ReadsEveryKey) {
   const Config config = parsed(R"yaml(server:
   client_body_timeout: 500ms
+  client_send_timeout: 2s
   limits:
     max_request_line: 4KiB
     max_header_bytes: 1M
@@ -441,6 +443,7 @@ upstreams:
       - path: 127.0.0.1:9001
 )yaml");
   EXPECT_EQ(config.server.client_body_timeout, Millis{500});
+  EXPECT_EQ(config.server.client_send_timeout, Millis{2000});
   const ServerLimits& limits = config.server.limits;
   EXPECT_EQ(limits.max_request_line, 4096u);
   EXPECT_EQ(limits.max_header_bytes, 1u << 20);
@@ -515,6 +518,8 @@ TEST(YamlConfigLimits, BadShapesAndTimeouts) {
             "demo.yaml:4:5: duplicate key 'max_headers' in limits (first at line 3)");
   EXPECT_EQ(errorOf(withServer("  client_body_timeout: 0s\n")),
             "demo.yaml:2:24: client_body_timeout 0s out of range (> 0)");
+  EXPECT_EQ(errorOf(withServer("  client_send_timeout: 0s\n")),
+            "demo.yaml:2:24: client_send_timeout 0s out of range (> 0)");
   EXPECT_EQ(errorOf(withServer("  client_body_timeout: idle\n")),
             "demo.yaml:2:24: client_body_timeout: invalid duration 'idle' (expected e.g. 250ms, "
             "5s, 2m, 1h, or seconds)");

@@ -22,12 +22,12 @@ namespace gourmet::balancers {
 // Per-algorithm settings from the upstream's config; each algorithm reads
 // the ones it knows.
 struct BalancerParams {
-  uint32_t choice_count = 2;          // p2c, ewma: servers sampled per pick
-  double active_request_bias = 1.0;   // p2c: weight / (active + 1)^bias
-  std::chrono::milliseconds decay{10000};      // ewma: time constant of the decay
-  std::chrono::milliseconds default_rtt{10};   // ewma: estimate before the first sample
-  uint32_t table_size = 65537;        // hash: Maglev lookup table size (a prime)
-  uint64_t seed = 0;                  // random streams; mixed with the worker index
+  uint32_t choice_count = 2;                  // p2c, ewma: servers sampled per pick
+  double active_request_bias = 1.0;           // p2c: weight / (active + 1)^bias
+  std::chrono::milliseconds decay{10000};     // ewma: time constant of the decay
+  std::chrono::milliseconds default_rtt{10};  // ewma: estimate before the first sample
+  uint32_t table_size = 65537;                // hash: Maglev lookup table size (a prime)
+  uint64_t seed = 0;                          // random streams; mixed with the worker index
 };
 
 // Per-request facts an algorithm may use.

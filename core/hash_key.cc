@@ -42,7 +42,8 @@ Result<HashKeySource> HashKeySource::parse(std::string_view text) {
     source.kind = Kind::kCookie;
     source.name = text.substr(7);
   } else {
-    return fail(fmt::format("hash_on '{}' must be client_ip, path, header:NAME or cookie:NAME", text));
+    return fail(
+        fmt::format("hash_on '{}' must be client_ip, path, header:NAME or cookie:NAME", text));
   }
   return source;
 }
@@ -50,10 +51,14 @@ Result<HashKeySource> HashKeySource::parse(std::string_view text) {
 std::optional<std::string_view> hashKeyOf(const HashKeySource& source, const MessageHead& request,
                                           std::string_view client_ip, std::string_view path) {
   switch (source.kind) {
-    case HashKeySource::Kind::kNone: return std::nullopt;
-    case HashKeySource::Kind::kClientIp: return client_ip;
-    case HashKeySource::Kind::kPath: return path;
-    case HashKeySource::Kind::kHeader: return request.find(source.name);
+    case HashKeySource::Kind::kNone:
+      return std::nullopt;
+    case HashKeySource::Kind::kClientIp:
+      return client_ip;
+    case HashKeySource::Kind::kPath:
+      return path;
+    case HashKeySource::Kind::kHeader:
+      return request.find(source.name);
     case HashKeySource::Kind::kCookie:
       for (size_t i = 0; i < request.size(); ++i) {
         if (!equalsIgnoreCase(request.name(i), "cookie")) continue;

@@ -104,7 +104,8 @@ bool MessageHead::connectionHas(std::string_view token) const {
   bool found = false;
   for (size_t i = 0; i < fields_.size() && !found; ++i) {
     if (!equalsIgnoreCase(name(i), "connection")) continue;
-    forEachToken(value(i), [&](std::string_view t) { found = found || equalsIgnoreCase(t, token); });
+    forEachToken(value(i),
+                 [&](std::string_view t) { found = found || equalsIgnoreCase(t, token); });
   }
   return found;
 }

@@ -2,14 +2,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace gourmet::core {
 namespace {
@@ -26,7 +25,8 @@ Result<sockaddr_storage> parseListenAddress(const std::string& address, uint16_t
     return storage;
   }
   std::string bare = address;
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+    bare = bare.substr(1, bare.size() - 2);
   if (inet_pton(AF_INET6, bare.c_str(), &in6->sin6_addr) == 1) {
     in6->sin6_family = AF_INET6;
     in6->sin6_port = htons(port);
@@ -46,7 +46,8 @@ Result<int> openOne(const sockaddr_storage& addr, const std::string& shown) {
     return fail(fmt::format("SO_REUSEPORT on {}: {}", shown, std::strerror(err)));
   }
   socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 || ::listen(fd, kBacklog) != 0) {
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 ||
+      ::listen(fd, kBacklog) != 0) {
     int err = errno;
     ::close(fd);
     return fail(fmt::format("cannot listen on {}: {}", shown, std::strerror(err)));
@@ -75,9 +76,9 @@ Result<std::shared_ptr<const ListenerSet>> ListenerSet::open(const std::string& 
       sockaddr_storage bound{};
       socklen_t len = sizeof bound;
       ::getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      bound_port = ntohs(bound.ss_family == AF_INET6
-                             ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      bound_port =
+          ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
       if (addr->ss_family == AF_INET6) {
         reinterpret_cast<sockaddr_in6*>(&*addr)->sin6_port = htons(bound_port);
       } else {

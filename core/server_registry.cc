@@ -1,9 +1,8 @@
 #include "core/server_registry.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <fmt/format.h>
+#include <netinet/in.h>
 
 namespace gourmet::core {
 

@@ -11,11 +11,13 @@ std::optional<Millis> parseKeepAliveTimeout(std::string_view value) {
   std::optional<Millis> result;
   forEachToken(value, [&](std::string_view token) {
     constexpr std::string_view kKey = "timeout=";
-    if (token.size() <= kKey.size() || !equalsIgnoreCase(token.substr(0, kKey.size()), kKey)) return;
+    if (token.size() <= kKey.size() || !equalsIgnoreCase(token.substr(0, kKey.size()), kKey))
+      return;
     uint32_t seconds = 0;
     auto digits = token.substr(kKey.size());
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
-    if (ec == std::errc() && end == digits.data() + digits.size()) result = Millis(seconds * 1000LL);
+    if (ec == std::errc() && end == digits.data() + digits.size())
+      result = Millis(seconds * 1000LL);
   });
   return result;
 }
@@ -154,9 +156,14 @@ void UpstreamConnection::onDeadline() {
                                                            : UpstreamError::kConnectFailed);
       }
       break;
-    case State::kActive: conn->fail(UpstreamError::kResponseTimeout); break;
-    case State::kIdle: conn->close(); break;
-    case State::kClosing: break;
+    case State::kActive:
+      conn->fail(UpstreamError::kResponseTimeout);
+      break;
+    case State::kIdle:
+      conn->close();
+      break;
+    case State::kClosing:
+      break;
   }
 }
 

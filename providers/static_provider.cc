@@ -1,11 +1,10 @@
 #include "providers/static_provider.h"
 
+#include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace gourmet::providers {
 

@@ -1,9 +1,9 @@
 #include "proxy/reloader.h"
 
-#include <thread>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <thread>
 
 #include "core/config_diff.h"
 #include "core/config_loader.h"
@@ -96,8 +96,7 @@ tl::expected<void, Reloader::StartError> Reloader::start() {
   current_ = std::move(candidate->config);
   core::log(core::LogLevel::kInfo, "gourmet {}: {} workers; {}", GOURMET_VERSION, workers_,
             summary(**snapshot));
-  core::log(core::LogLevel::kInfo, "listening on {}:{}", listeners_->address(),
-            listeners_->port());
+  core::log(core::LogLevel::kInfo, "listening on {}:{}", listeners_->address(), listeners_->port());
   publisher_.publish(std::move(*snapshot));
   return {};
 }

@@ -20,7 +20,8 @@ core::ServerConfig server(std::string host, uint16_t port, uint32_t weight = 1) 
 }
 
 TEST(StaticProvider, ResolvesNumericAndLocalhost) {
-  std::vector<core::ServerConfig> servers = {server("127.0.0.1", 9001, 5), server("localhost", 9002)};
+  std::vector<core::ServerConfig> servers = {server("127.0.0.1", 9001, 5),
+                                             server("localhost", 9002)};
   auto list = resolveServers(servers);
   ASSERT_TRUE(list) << list.error().message;
   ASSERT_EQ(list->size(), 2u);
@@ -35,7 +36,9 @@ TEST(StaticProvider, UnresolvableHostNamesItsPosition) {
   std::vector<core::ServerConfig> servers = {server("no-such-host.invalid", 80)};
   auto list = resolveServers(servers);
   ASSERT_FALSE(list);
-  EXPECT_EQ(list.error().message.rfind("test.yaml:7:11: cannot resolve server 'no-such-host.invalid': ", 0), 0u)
+  EXPECT_EQ(list.error().message.rfind(
+                "test.yaml:7:11: cannot resolve server 'no-such-host.invalid': ", 0),
+            0u)
       << list.error().message;
 }
 
@@ -60,7 +63,8 @@ TEST(ProviderRegistry, UnknownProviderIsAnErrorAtItsKey) {
   upstream.provider_pos = {"c.yaml", 4, 15};
   auto made = makeProvider(upstream);
   ASSERT_FALSE(made);
-  EXPECT_EQ(made.error().message, "c.yaml:4:15: unknown provider 'etcd' for upstream 'backend' (known: static)");
+  EXPECT_EQ(made.error().message,
+            "c.yaml:4:15: unknown provider 'etcd' for upstream 'backend' (known: static)");
   upstream.provider = "static";
   EXPECT_TRUE(makeProvider(upstream));
 }

@@ -46,7 +46,7 @@ TEST_F(SignalsTest, SigtermRepeatedThroughoutADrainExitsZero) {
   const auto deadline = Clock::now() + 10s;
   while (!status && Clock::now() < deadline) {
     gourmet_->signal(SIGTERM);
-    status = gourmet_->waitForExit(Millis(1));
+    status = gourmet_->waitForExit(Millis(0));  // as often as we can: the window is short
   }
   ASSERT_TRUE(status) << "still running 10 s into repeated SIGTERMs\n" << gourmet_->describe();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)

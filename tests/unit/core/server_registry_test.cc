@@ -53,7 +53,9 @@ TEST(ServerRegistry, ExpiredIdentitiesAreSweptAndTheMapStaysBounded) {
                                       loopback(1)));
     }
     live = std::move(next);  // the previous reload's servers expire
-    EXPECT_LE(registry.size(), 2 * live.size() + 16 + live.size()) << "reload " << reload;
+    // At most 200 are alive at once (old and new, mid-reload): the map holds
+    // within twice that, plus the sweep's slack, however many reloads ran.
+    EXPECT_LE(registry.size(), 2 * 200 + 16) << "reload " << reload;
   }
 }
 

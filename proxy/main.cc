@@ -174,6 +174,11 @@ int run(int argc, char** argv) {
   // saying so now beats finding out from the load graph.
   if (!listening) {
     for (auto& worker : workers) worker->stop(false, reloader.drainTimeout());
+  } else {
+    // Only now: whoever waits for this line (tests, scripts) may connect and
+    // count on every worker accepting.
+    core::log(core::LogLevel::kInfo, "listening on {}:{}", reloader.listeners().address(),
+              reloader.listeners().port());
   }
 
   main_loop.run();

@@ -174,7 +174,6 @@ tl::expected<void, Reloader::StartError> Reloader::start() {
   current_ = std::move(candidate->config);
   core::log(core::LogLevel::kInfo, "gourmet {}: {} workers; {}", GOURMET_VERSION, workers_,
             summary(**snapshot));
-  core::log(core::LogLevel::kInfo, "listening on {}:{}", listeners_->address(), listeners_->port());
   publisher_.publish(std::move(*snapshot));
   return {};
 }
@@ -231,8 +230,8 @@ void Reloader::finishReload(core::Result<Candidate> candidate, uv_loop_t& loop) 
   const std::vector<std::string> moved = readdressed(servers_, candidate->servers);
   if (diff.empty() && moved.empty()) {
     core::log(core::LogLevel::kInfo,
-              "reload: configuration unchanged (server names re-resolved, same addresses), "
-              "still version {}",
+              "reload: configuration unchanged, still version {} (server names re-resolved, "
+              "same addresses)",
               version_);
     return again();
   }

@@ -45,7 +45,7 @@ class Reloader {
   core::Result<std::string> check();
 
   // Loads the config, opens the listeners and the access log, publishes
-  // version 1.
+  // version 1. The caller logs "listening on" once workers listen.
   tl::expected<void, StartError> start();
 
   // SIGHUP, on `loop` (the main loop). Starts a reload that logs, once the
@@ -59,6 +59,8 @@ class Reloader {
   void reopenLogs();
 
   size_t workers() const { return workers_; }
+  // After start(): the listening sockets of the current snapshot.
+  const core::ListenerSet& listeners() const { return *listeners_; }
   core::Millis drainTimeout() const { return current_->server.drain_timeout; }
   uint64_t failedReloads() const { return failed_reloads_; }
 

@@ -33,22 +33,26 @@ uint32_t Maglev::nextPrime(uint32_t size) {
   return n;
 }
 
-Maglev::Maglev(const ServerSet& servers, uint32_t table_size)
+Maglev::Maglev(const ServerSet& servers, uint32_t table_size, uint64_t seed, uint32_t worker_index)
     : servers_(servers),
       table_(nextPrime(std::min(table_size, kMaxTableSize)), kEmptySlot),
       order_(servers.size()),
       offset_(servers.size()),
       skip_(servers.size()),
       next_(servers.size()),
-      credit_(servers.size()) {
+      credit_(servers.size()),
+      keyless_(servers, seed, worker_index) {
   for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<uint32_t>(i);
+  // Ties (the same address listed twice) keep config order.
   std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-    return servers.candidate(a).id < servers.candidate(b).id;
+    return servers.candidate(a).key < servers.candidate(b).key;
   });
   rebuild();
 }
 
-size_t Maglev::pick(const PickContext& ctx) { return lookup(ctx.has_hash ? ctx.hash : 0); }
+size_t Maglev::pick(const PickContext& ctx) {
+  return ctx.has_hash ? lookup(ctx.hash) : keyless_.pick(ctx);
+}
 
 size_t Maglev::lookup(uint64_t hash) {
   // One compare per pick; the rebuild runs once per health change.
@@ -64,12 +68,12 @@ void Maglev::rebuild() {
   for (size_t i = 0; i < servers_.size(); ++i) {
     if (!servers_.eligible(i)) continue;
     max_weight = std::max<uint64_t>(max_weight, servers_.weight(i));
-    uint32_t id = servers_.candidate(i).id;
+    const uint64_t key = servers_.candidate(i).key;
     // A skip in [1, M-1] is coprime with the prime M, so offset + j * skip
     // visits every slot once: each server's preference list is a full
     // permutation and the filling below always finds a free slot.
-    offset_[i] = static_cast<uint32_t>(hashNumber(id, kOffsetSeed) % size);
-    skip_[i] = static_cast<uint32_t>(hashNumber(id, kSkipSeed) % (size - 1) + 1);
+    offset_[i] = static_cast<uint32_t>(hashNumber(key, kOffsetSeed) % size);
+    skip_[i] = static_cast<uint32_t>(hashNumber(key, kSkipSeed) % (size - 1) + 1);
     next_[i] = offset_[i];
     credit_[i] = 0;
   }
@@ -77,7 +81,7 @@ void Maglev::rebuild() {
   if (empty_) return;
   std::fill(table_.begin(), table_.end(), kEmptySlot);
 
-  // Servers take turns in order of id, so that the same servers listed in
+  // Servers take turns in order of key, so that the same servers listed in
   // another order fill the same table. In round r a server of
   // weight w claims a slot when r * w has caught up with its claims so far
   // times max_weight, i.e. w turns per max_weight rounds (Envoy's weighted
@@ -104,8 +108,7 @@ void Maglev::rebuild() {
 std::unique_ptr<Balancer> MaglevFactory::create(const ServerSet& servers,
                                                 const BalancerParams& params,
                                                 uint32_t worker_index) const {
-  (void)worker_index;
-  return std::make_unique<Maglev>(servers, params.table_size);
+  return std::make_unique<Maglev>(servers, params.table_size, params.seed, worker_index);
 }
 
 }  // namespace gourmet::balancers

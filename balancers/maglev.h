@@ -18,11 +18,11 @@
 // ends up with about w / total_weight of the slots. A pick is then
 // table[hash % M]: index arithmetic, no allocation, no search.
 //
-// Identity: Candidate::id, which names the same server in every worker and
-// across snapshot rebuilds of one process, so all workers map a key to the
-// same server. It is a process-local number, though: a restart may renumber
-// servers and move keys. A stable hash of the server's name would make the
-// mapping survive restarts; ServerSet does not carry one yet.
+// Identity: Candidate::key, a hash of the server's configured address, so
+// every worker, every reload and every gourmet process with the same config
+// maps a key to the same server (a fleet of proxies behind one VIP agrees on
+// where a session lives). Not Candidate::id: that numbers servers in the
+// order one process first saw them, which depends on its reload history.
 //
 // Weights are the configured ones: slow start does not ramp the table, since
 // rebuilding it as weights grow would move keys on every step. Servers of
@@ -32,15 +32,16 @@
 // rebuild allocates).
 //
 // Without a key (PickContext::has_hash false: the request lacks the header
-// or cookie named by hash_on) the pick uses hash 0. That is deterministic and
-// the same in every worker, but sends every keyless request to one server:
-// choose a key every request carries (client_ip) when that matters.
+// or cookie named by hash_on, e.g. a first visit before the cookie is set)
+// the pick is the upstream's weighted random one: a fixed stand-in key would
+// send every keyless request to one server.
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "balancers/balancer.h"
+#include "balancers/weighted_random.h"
 
 namespace gourmet::balancers {
 
@@ -50,7 +51,9 @@ class Maglev final : public Balancer {
   // (core/config_yaml.cc, range in core/config.h). Anything else reaching
   // here is rounded up to the next prime, so that the permutations stay
   // permutations, and capped at kMaxTableSize.
-  Maglev(const ServerSet& servers, uint32_t table_size);
+  // `seed` and `worker_index` seed the random stream of keyless picks.
+  Maglev(const ServerSet& servers, uint32_t table_size, uint64_t seed = 0,
+         uint32_t worker_index = 0);
 
   // kNoServer when no server is eligible.
   size_t pick(const PickContext& ctx) override;
@@ -74,18 +77,19 @@ class Maglev final : public Balancer {
   uint64_t built_generation_ = 0;
   bool empty_ = true;            // no eligible server: every lookup misses
   std::vector<uint32_t> table_;  // slot -> server index
-  // Server indexes ordered by id: the order servers take turns in, so the
+  // Server indexes ordered by key: the order servers take turns in, so the
   // table depends on the set of servers, not on the order config lists them.
   std::vector<uint32_t> order_;
   // Scratch for rebuild, sized once so that rebuilding never allocates.
   std::vector<uint32_t> offset_, skip_, next_;
   std::vector<uint64_t> credit_;
+  WeightedRandom keyless_;  // picks for requests without a key
 };
 
 class MaglevFactory final : public BalancerFactory {
  public:
   // The table does not depend on worker_index or params.seed: every worker
-  // must map a key to the same server.
+  // must map a key to the same server. They seed keyless picks only.
   std::unique_ptr<Balancer> create(const ServerSet& servers, const BalancerParams& params,
                                    uint32_t worker_index) const override;
 };

@@ -17,7 +17,11 @@ namespace gourmet::balancers {
 
 // One server as a balancer sees it.
 struct Candidate {
-  uint32_t id = 0;      // stable identity across reloads (carries slow start over)
+  uint32_t id = 0;  // stable identity across reloads (carries slow start over)
+  // Where consistent hashing places the server: a hash of what the config
+  // calls it (its address), so every process with that config agrees, which
+  // `id` (numbered by one process's reload history) does not promise.
+  uint64_t key = 0;
   uint32_t weight = 1;  // 0 = drained: never picked
   // Requests in flight to this server across all workers (relaxed reads).
   const std::atomic<uint32_t>* active = nullptr;

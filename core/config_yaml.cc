@@ -80,8 +80,9 @@ class Loader {
       if (entry.key == "workers") done = setWorkers(entry, server.workers);
       if (entry.key == "accept_balance") done = setAcceptBalance(entry, server.accept_balance);
       if (entry.key == "access_log") done = in_.setString(entry, server.access_log);
+      // 0 would time out every request head at once (as for the next ones).
       if (entry.key == "client_header_timeout") {
-        done = in_.setDuration(entry, server.client_header_timeout);
+        done = in_.setPositiveDuration(entry, server.client_header_timeout);
       }
       if (entry.key == "client_idle_timeout")
         done = in_.setDuration(entry, server.client_idle_timeout);
@@ -283,8 +284,13 @@ class Loader {
         done = in_.setString(entry, upstream.provider);
         upstream.provider_pos = in_.pos(entry);
       }
-      if (entry.key == "connect_timeout") done = in_.setDuration(entry, upstream.connect_timeout);
-      if (entry.key == "response_timeout") done = in_.setDuration(entry, upstream.response_timeout);
+      // 0 would fail every connect, or every response, at once.
+      if (entry.key == "connect_timeout") {
+        done = in_.setPositiveDuration(entry, upstream.connect_timeout);
+      }
+      if (entry.key == "response_timeout") {
+        done = in_.setPositiveDuration(entry, upstream.response_timeout);
+      }
       if (entry.key == "keepalive_timeout")
         done = in_.setDuration(entry, upstream.keepalive_timeout);
       if (entry.key == "keepalive")

@@ -4,18 +4,37 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 
+#include "balancers/hash.h"
+
 namespace gourmet::core {
+
+UpstreamServer::UpstreamServer(uint32_t id, std::string address, const sockaddr_storage& sockaddr)
+    : id(id),
+      address(std::move(address)),
+      key(balancers::hashKey(this->address)),
+      sockaddr(sockaddr) {}
 
 std::shared_ptr<UpstreamServer> ServerRegistry::acquire(const std::string& address,
                                                         const sockaddr_storage& sockaddr) {
   // A name that now resolves elsewhere is a different server: new identity.
   std::string key = address + "|" + formatSockaddr(sockaddr);
-  if (auto it = servers_.find(key); it != servers_.end()) {
+  auto it = servers_.find(key);
+  if (it != servers_.end()) {
     if (auto live = it->second.lock()) return live;
   }
   auto server = std::make_shared<UpstreamServer>(next_id_++, address, sockaddr);
-  servers_[key] = server;
-  std::erase_if(servers_, [](const auto& entry) { return entry.second.expired(); });
+  if (it != servers_.end()) {
+    it->second = server;
+  } else {
+    servers_.emplace(std::move(key), server);
+  }
+  // Expired entries are swept once the map has doubled since the last
+  // sweep: amortised O(1) per acquire, where sweeping on every acquire made
+  // a reload of n servers O(n^2). The map stays within twice the live count.
+  if (servers_.size() >= 2 * live_at_sweep_ + 16) {
+    std::erase_if(servers_, [](const auto& entry) { return entry.second.expired(); });
+    live_at_sweep_ = servers_.size();
+  }
   return server;
 }
 

@@ -5,6 +5,12 @@
 // in flight, so that least-loaded balancers see the whole process's load.
 // Identities are kept alive by the snapshots that reference them and reused
 // across reloads while the address stays the same.
+//
+// Two numbers name a server. `id` is unique within the process (pools and
+// slow start are keyed by it) but depends on the order this process first
+// met its servers. `key` depends only on the configured address, so two
+// gourmet processes with the same config, whatever their reload history,
+// give a server the same key: consistent hashing places servers by it.
 
 #include <sys/socket.h>
 
@@ -17,11 +23,11 @@
 namespace gourmet::core {
 
 struct UpstreamServer {
-  UpstreamServer(uint32_t id, std::string address, const sockaddr_storage& sockaddr)
-      : id(id), address(std::move(address)), sockaddr(sockaddr) {}
+  UpstreamServer(uint32_t id, std::string address, const sockaddr_storage& sockaddr);
 
   const uint32_t id;          // unique for the life of the process
   const std::string address;  // "host:port" as configured
+  const uint64_t key;         // balancers::hashKey(address): the same in every process
   const sockaddr_storage sockaddr;
   // Written by every worker: on its own cache line so it shares it with nothing.
   alignas(64) std::atomic<uint32_t> active{0};
@@ -31,11 +37,16 @@ struct UpstreamServer {
 class ServerRegistry {
  public:
   // The live identity for this address and resolved socket address, or a new one.
+  // O(log n): a snapshot of n servers builds in O(n log n).
   std::shared_ptr<UpstreamServer> acquire(const std::string& address,
                                           const sockaddr_storage& sockaddr);
 
+  // Entries held, expired ones not yet swept included (for tests).
+  size_t size() const { return servers_.size(); }
+
  private:
   std::map<std::string, std::weak_ptr<UpstreamServer>> servers_;
+  size_t live_at_sweep_ = 0;  // entries left by the last sweep
   uint32_t next_id_ = 0;
 };
 

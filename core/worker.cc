@@ -58,15 +58,16 @@ Worker::~Worker() {
   if (!running_) {
     // Never started: close what the constructor opened so the loop can close.
     for (uv_handle_t* handle : {reinterpret_cast<uv_handle_t*>(&snapshot_async_),
-                                reinterpret_cast<uv_handle_t*>(&stop_async_),
                                 reinterpret_cast<uv_handle_t*>(&drain_timer_),
                                 reinterpret_cast<uv_handle_t*>(&accept_resume_timer_)}) {
       uv_close(handle, nullptr);
     }
     idle_.close();
   }
-  // Every worker thread has ended: nobody can offer connections any more.
+  // Every worker thread has ended: nobody can offer connections or call
+  // stop() any more.
   uv_close(reinterpret_cast<uv_handle_t*>(&handoff_async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
   uv_run(&loop_, UV_RUN_DEFAULT);
   AcceptedConnection late;
   while (handoffs_.pop(late)) ::close(late.fd);
@@ -75,14 +76,20 @@ Worker::~Worker() {
   uv_loop_close(&loop_);
 }
 
-void Worker::start() {
-  // The first snapshot is adopted before the thread starts, so no request
-  // can arrive on a worker without one.
+bool Worker::start() {
+  // The first snapshot and its listener are taken before the thread starts,
+  // so no request can arrive on a worker without one, and a worker that
+  // cannot listen is known to the caller before anything is served.
   adoptLatest();
+  const bool listening = switchListener() && listener_ != nullptr;
   running_ = true;
   thread_ = std::thread([this] { run(); });
+  return listening;
 }
 
+// stop_async_ stays open until the destructor, so a stop() after this
+// worker has finished (a second SIGTERM while others still drain) wakes a
+// loop that has nothing left to do instead of touching a closed handle.
 void Worker::stop(bool graceful, Millis drain_timeout) {
   stop_graceful_.store(graceful);
   drain_timeout_ms_.store(drain_timeout.count());
@@ -94,7 +101,6 @@ void Worker::join() {
 }
 
 void Worker::run() {
-  switchListener();
   if (listener_ == nullptr) beginStop(false);
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (on_exit_) on_exit_();
@@ -278,7 +284,8 @@ void Worker::maybeFinish() {
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&accept_resume_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&snapshot_async_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+  // Not closed: stop() may still be called (see there); the destructor closes it.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&stop_async_));
 }
 
 }  // namespace gourmet::core

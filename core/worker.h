@@ -72,8 +72,11 @@ class Worker {
   // included, for least_loaded accepting. Without peers a worker keeps what
   // it accepts.
   void setPeers(std::span<const std::unique_ptr<Worker>> peers) { peers_ = peers; }
-  // Main thread. Adopts the latest snapshot (there must be one), then runs.
-  void start();
+  // Main thread. Adopts the latest snapshot (there must be one) and opens
+  // its listener, then runs. False (logged) when it cannot listen: the
+  // worker then stops at once and its socket is shut down, so no share of
+  // the port's connections waits where nobody accepts.
+  bool start();
   // Any thread. Graceful: accept what already waits, stop accepting, finish
   // requests in flight (up to `drain_timeout`), then exit. Not graceful:
   // close everything now.
@@ -130,7 +133,7 @@ class Worker {
 
   void run();
   void adoptLatest();
-  void switchListener();
+  bool switchListener();
   void closeListener(Listener* listener);
   // worker_accept.cc
   void acceptFrom(Listener& listener, size_t at_most);

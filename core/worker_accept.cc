@@ -3,6 +3,7 @@
 // no getpeername per connection), and, with accept_balance: least_loaded,
 // connections other workers accepted and handed over.
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,29 +48,35 @@ bool worthHandingOver(uint64_t own_load, uint64_t peer_load) {
 // Opens the listener of the current snapshot when it differs from the one
 // in use: the new one listens before the old one closes, and what already
 // waits in the old queue is accepted, so a port change loses no connection.
-void Worker::switchListener() {
+// False when this worker cannot watch its socket of the new set: that socket
+// is then shut down, so the kernel stops giving it a share of the port's
+// connections (a SO_REUSEPORT member nobody accepts from would queue about
+// 1/N of them until they time out), and the worker keeps what it had.
+bool Worker::switchListener() {
   const auto& wanted = current_->snapshot->services.listeners;
-  if (wanted == nullptr || (listener_ != nullptr && listener_->set == wanted)) return;
+  if (wanted == nullptr || (listener_ != nullptr && listener_->set == wanted)) return true;
   auto* next = new Listener;
   next->worker = this;
   next->set = wanted;
   next->poll.data = next;
-  // The set keeps its descriptor; the listener owns a duplicate.
-  next->fd = ::dup(wanted->fd(index_));
+  // The set keeps its descriptor; the listener owns a duplicate, not
+  // inherited by anything gourmet might exec.
+  next->fd = ::fcntl(wanted->fd(index_), F_DUPFD_CLOEXEC, 0);
   int rc = next->fd < 0 ? uv_translate_sys_error(errno)
                         : uv_poll_init_socket(&loop_, &next->poll, next->fd);
   const bool has_handle = rc == 0;
   if (rc == 0) rc = uv_poll_start(&next->poll, UV_READABLE, &Worker::onAcceptable);
   if (rc != 0) {
-    log(LogLevel::kError, "worker {}: cannot listen on {}:{}: {}", index_, wanted->address(),
-        wanted->port(), uv_strerror(rc));
+    log(LogLevel::kError, "worker {}: cannot listen on {}:{}: {}; its socket is closed", index_,
+        wanted->address(), wanted->port(), uv_strerror(rc));
+    ::shutdown(wanted->fd(index_), SHUT_RDWR);
     if (has_handle) {
       closeListener(next);
     } else {
       if (next->fd >= 0) ::close(next->fd);
       delete next;
     }
-    return;
+    return false;
   }
   Listener* old = listener_;
   listener_ = next;
@@ -77,6 +84,7 @@ void Worker::switchListener() {
     acceptFrom(*old, SIZE_MAX);
     closeListener(old);
   }
+  return true;
 }
 
 void Worker::closeListener(Listener* listener) {

@@ -21,8 +21,9 @@ class Provider {
 
   virtual ~Provider() = default;
 
-  // Main thread. Delivers the first list through `on_update` (a static
-  // provider does so before returning), and later ones as they change.
+  // Main thread. Delivers the first list through `on_update` (possibly
+  // before returning, usually later on `loop`: lookups run on libuv's
+  // thread pool), and later ones as they change.
   virtual void start(uv_loop_t& loop, OnUpdate on_update) = 0;
   virtual void stop() {}
 };

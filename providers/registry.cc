@@ -1,9 +1,9 @@
 #include "providers/registry.h"
 
-#include <array>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <array>
 
 #include "providers/static_provider.h"
 

@@ -1,9 +1,9 @@
 #include "proxy/command_line.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace gourmet::proxy {
 
@@ -11,10 +11,13 @@ std::string usage() {
   return "usage: gourmet -c FILE [options]\n"
          "\n"
          "  -c, --config FILE     configuration file (YAML)\n"
-         "      --check           validate the configuration, print a summary, exit 0 (valid) or 2\n"
-         "      --print-yaml      with --check: print the configuration as gourmet YAML (migrate a\n"
+         "      --check           validate the configuration, print a summary, exit 0 (valid) or "
+         "2\n"
+         "      --print-yaml      with --check: print the configuration as gourmet YAML (migrate "
+         "a\n"
          "                        Gourmet TOML file)\n"
-         "  -w, --workers N       worker threads (overrides server.workers; default: one per core)\n"
+         "  -w, --workers N       worker threads (overrides server.workers; default: one per "
+         "core)\n"
          "      --log-level LVL   debug | info | warn | error (default info)\n"
          "  -v, --version         print the version and exit\n"
          "  -h, --help            print this help and exit\n"
@@ -60,7 +63,8 @@ core::Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
       if (!v) return tl::unexpected(v.error());
       cl.log_level = core::parseLogLevel(*v);
       if (!cl.log_level) {
-        return core::fail(fmt::format("--log-level must be debug, info, warn or error, got '{}'", *v));
+        return core::fail(
+            fmt::format("--log-level must be debug, info, warn or error, got '{}'", *v));
       }
     } else if (arg == "-v" || arg == "--version") {
       cl.version = true;

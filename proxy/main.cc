@@ -65,6 +65,7 @@ class MainLoop {
               graceful ? "draining" : "stopping now");
     self->stopping_ = true;
     uv_timer_stop(&self->reload_timer_);
+    self->reloader_.stop();
     for (auto& worker : self->workers_) worker->stop(graceful, self->reloader_.drainTimeout());
   }
 
@@ -75,7 +76,9 @@ class MainLoop {
     }
     uv_timer_start(
         &self->reload_timer_,
-        [](uv_timer_t* timer) { static_cast<MainLoop*>(timer->data)->reloader_.reload(); },
+        [](uv_timer_t* timer) {
+          static_cast<MainLoop*>(timer->data)->reloader_.reload(*timer->loop);
+        },
         kReloadCoalesceMs, 0);
   }
 
@@ -97,7 +100,12 @@ class MainLoop {
     auto* self = static_cast<MainLoop*>(async->data);
     // Wake-ups coalesce: count the workers that have really finished.
     if (self->exited_.load() < self->workers_.size()) return;
-    for (uv_signal_t* sig : self->signals()) uv_close(reinterpret_cast<uv_handle_t*>(sig), nullptr);
+    // The signal handles are not closed: closing the last one of a signal
+    // gives it back its default action, and a SIGTERM during the shutdown
+    // that follows (joins, destructors) would then kill the process instead
+    // of exiting 0. Unreferenced, they let the loop end and keep catching
+    // signals until the process exits (which is why MainLoop is never freed).
+    for (uv_signal_t* sig : self->signals()) uv_unref(reinterpret_cast<uv_handle_t*>(sig));
     uv_close(reinterpret_cast<uv_handle_t*>(&self->reload_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_exit_), nullptr);
   }
@@ -146,7 +154,8 @@ int run(int argc, char** argv) {
 
   signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a death
   std::vector<std::unique_ptr<core::Worker>> workers;
-  MainLoop main_loop(reloader, workers);
+  // Never freed: libuv's signal handlers refer to its handles until exit.
+  MainLoop& main_loop = *new MainLoop(reloader, workers);
   // Signals are handled from here on, so none is lost during start-up.
   auto started = reloader.start();
   if (!started) {
@@ -158,11 +167,27 @@ int run(int argc, char** argv) {
                                                      [&main_loop] { main_loop.workerExited(); }));
   }
   for (auto& worker : workers) worker->setPeers(workers);
-  for (auto& worker : workers) worker->start();
+  bool listening = true;
+  for (auto& worker : workers) listening = worker->start() && listening;
+  // A worker that cannot watch its socket (out of descriptors) fails the
+  // start: a proxy short of a worker is not what the config asked for, and
+  // saying so now beats finding out from the load graph.
+  if (!listening) {
+    for (auto& worker : workers) worker->stop(false, reloader.drainTimeout());
+  } else {
+    // Only now: whoever waits for this line (tests, scripts) may connect and
+    // count on every worker accepting.
+    core::log(core::LogLevel::kInfo, "listening on {}:{}", reloader.listeners().address(),
+              reloader.listeners().port());
+  }
 
   main_loop.run();
   for (auto& worker : workers) worker->join();
   workers.clear();
+  if (!listening) {
+    core::log(core::LogLevel::kError, "not every worker could listen; stopped");
+    return 1;
+  }
   core::log(core::LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libexpected-dev libtomlplusplus-dev
   curl python3
   clang libclang-rt-14-dev
+  clang-format  # /usr/bin/clang-format (14 on Debian 12): make format, make format-check
 )
 
 missing=()

@@ -40,7 +40,11 @@ cleanup() {
   rm -rf "$logs"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+# Ctrl-C is how the demo ends, not a failure: exit 0 (through the EXIT trap,
+# which stops by pid what this script started), so `make run` does not
+# report an error. The terminal's SIGINT reaches gourmet and the origins
+# too; they drain and exit on their own, and the trap reaps them.
+trap 'exit 0' INT
 trap 'exit 143' TERM
 
 # Waits up to 5 s for `check` to succeed while process $1 is alive.
@@ -80,9 +84,13 @@ cat <<EOT
 
 gourmet is listening on 127.0.0.1:$proxy_port (pid $proxy_pid), config $config. Try:
 
-  curl -i http://127.0.0.1:$proxy_port/            # upstream "web": origin-1 x5, origin-2, origin-3
+  curl -s "http://127.0.0.1:$proxy_port/[1-7]"      # 7 requests, one connection: origin-1 x5, origin-2, origin-3
   curl -i http://127.0.0.1:$proxy_port/api/hello   # upstream "api", forwarded as /hello
-  for i in \$(seq 7); do curl -s http://127.0.0.1:$proxy_port/; done
+
+The seven requests share one keep-alive connection, so one worker serves
+them with its own round robin: any 7 picks in a row are 5:1:1. Seven
+separate curls would be seven connections spread over the workers, each
+worker with its own rotation, so their mix is 5:1:1 only over many requests.
 
 Press Ctrl-C to stop the proxy and the origins.
 EOT

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,7 +36,12 @@ constexpr std::string_view kListening = "listening on 127.0.0.1:";
 // leaves no proxy behind (the signal follows the spawning thread: spawn from
 // the test's main thread, as the fixtures do).
 pid_t spawnGourmet(const std::vector<std::string>& args, int out_fd, int err_fd) {
-  std::vector<std::string> argv_storage{GOURMET_BINARY};
+  // GOURMET_TEST_BINARY runs the suite against another build (e.g. the code
+  // before a fix, to see a new test fail there).
+  const char* override_binary = std::getenv("GOURMET_TEST_BINARY");
+  const std::string binary =
+      override_binary != nullptr && *override_binary != '\0' ? override_binary : GOURMET_BINARY;
+  std::vector<std::string> argv_storage{binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
@@ -52,7 +58,7 @@ pid_t spawnGourmet(const std::vector<std::string>& args, int out_fd, int err_fd)
       ::dup2(out_fd >= 0 ? out_fd : null_out, 1) < 0 || ::dup2(err_fd, 2) < 0) {
     ::_exit(127);
   }
-  ::execv(GOURMET_BINARY, argv.data());
+  ::execv(argv[0], argv.data());
   ::_exit(127);
 }
 
@@ -172,6 +178,13 @@ ProcessResult runGourmet(const std::vector<std::string>& args, Millis timeout) {
   }
   result.exited = WIFEXITED(*status) && !result.timed_out;
   result.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  // No test expects gourmet to die of a signal; one that checks only for a
+  // non-zero code must not mistake a crash for a refusal.
+  if (!result.timed_out && WIFSIGNALED(*status)) {
+    ADD_FAILURE() << "gourmet died of signal " << WTERMSIG(*status) << " ("
+                  << ::strsignal(WTERMSIG(*status)) << "); stderr:\n"
+                  << result.err;
+  }
   return result;
 }
 
@@ -218,6 +231,25 @@ GourmetProcess::GourmetProcess(const std::string& config, std::vector<std::strin
 GourmetProcess::~GourmetProcess() {
   stop();
   if (reader_.joinable()) reader_.join();
+  checkExitStatus();
+}
+
+void GourmetProcess::checkExitStatus() const {
+  if (pid_ <= 0) return;  // never started: the fixture reported why
+  if (!exit_status_) {
+    ADD_FAILURE() << "gourmet (pid " << pid_ << ") could not be reaped\n" << describe();
+    return;
+  }
+  const int status = *exit_status_;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == expected_exit_) return;
+  std::string how =
+      WIFEXITED(status)
+          ? fmt::format("exited with {}", WEXITSTATUS(status))
+          : fmt::format("died of signal {} ({}){}", WTERMSIG(status), ::strsignal(WTERMSIG(status)),
+                        WTERMSIG(status) == SIGKILL ? ", killed after not exiting on SIGTERM" : "");
+  ADD_FAILURE() << "gourmet (pid " << pid_ << ") " << how << ", expected exit " << expected_exit_
+                << "\n"
+                << describe();
 }
 
 void GourmetProcess::readStderr(int fd) {

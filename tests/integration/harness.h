@@ -4,6 +4,12 @@
 // the command line, and a long-running proxy whose port is read from its
 // "listening on 127.0.0.1:PORT" line (configs say `port: 0`, so the kernel
 // picks a free port). Every process is stopped by its pid.
+//
+// Exit status is part of the behaviour under test: a GourmetProcess must exit
+// 0 at teardown (SIGTERM drains and exits 0), and a crash, a non-zero exit or
+// a hang past the SIGTERM grace fails the test, unless the test said what it
+// expects with expectExit(). runGourmet() reports the exit code for the test
+// to check, and fails the test itself when gourmet died of a signal.
 
 #include <sys/types.h>
 
@@ -92,13 +98,20 @@ class GourmetProcess {
   std::optional<int> waitForExit(Millis timeout);
   std::string describe() const;
 
+  // The exit code this test expects instead of 0 (a config error at start
+  // is 2). Checked when the object is destroyed.
+  void expectExit(int code) { expected_exit_ = code; }
+
  private:
   void readStderr(int fd);
+  // Adds a test failure unless the collected status is exit(expected_exit_).
+  void checkExitStatus() const;
 
   TempDir dir_;
   std::filesystem::path config_;
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
+  int expected_exit_ = 0;
   uint16_t port_ = 0;
   std::string failure_;
   std::thread reader_;

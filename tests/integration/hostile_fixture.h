@@ -53,10 +53,11 @@ upstreams:
     servers:
       - path: "{origin}"
 )yaml",
-      fmt::arg("timeout", kTestClientTimeout.count()), fmt::arg("idle", kTestIdleTimeout.count()), fmt::arg("target", kTestMaxTarget),
-      fmt::arg("header_bytes", kTestMaxHeaderBytes), fmt::arg("headers", kTestMaxHeaders),
-      fmt::arg("body", kTestMaxBody), fmt::arg("connections", kTestMaxConnections),
-      fmt::arg("big_body", kTestMaxBigBody), fmt::arg("origin", origin_address));
+      fmt::arg("timeout", kTestClientTimeout.count()), fmt::arg("idle", kTestIdleTimeout.count()),
+      fmt::arg("target", kTestMaxTarget), fmt::arg("header_bytes", kTestMaxHeaderBytes),
+      fmt::arg("headers", kTestMaxHeaders), fmt::arg("body", kTestMaxBody),
+      fmt::arg("connections", kTestMaxConnections), fmt::arg("big_body", kTestMaxBigBody),
+      fmt::arg("origin", origin_address));
 }
 
 class HostileTest : public ProxyTest {

@@ -62,7 +62,8 @@ Result simulate(const balancers::BalancerFactory& factory, bool keyed, const Sce
   auto active = std::make_unique<std::atomic<uint32_t>[]>(server_count);
   std::vector<balancers::Candidate> candidates;
   for (uint32_t i = 0; i < server_count; ++i) {
-    candidates.push_back(balancers::Candidate{.id = i + 1, .weight = 1, .active = &active[i]});
+    candidates.push_back(balancers::Candidate{
+        .id = i + 1, .key = balancers::hashNumber(i + 1), .weight = 1, .active = &active[i]});
   }
   balancers::BalancerParams params;
   params.seed = scenario.seed;

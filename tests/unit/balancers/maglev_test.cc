@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "balancers/hash.h"
@@ -16,10 +17,14 @@ namespace {
 constexpr uint32_t kTableSize = 65537;
 constexpr size_t kKeys = 100000;
 
-// Servers with ids first_id, first_id + 1, ... and the given weights.
+// Servers with ids first_id, first_id + 1, ... and the given weights; each
+// one's key is the hash of a name made from its id ("server-<id>").
 std::vector<Candidate> servers(std::vector<uint32_t> weights, uint32_t first_id = 1) {
   std::vector<Candidate> out;
-  for (uint32_t weight : weights) out.push_back(Candidate{.id = first_id++, .weight = weight});
+  for (uint32_t weight : weights) {
+    const std::string name = "server-" + std::to_string(first_id);
+    out.push_back(Candidate{.id = first_id++, .key = hashKey(name), .weight = weight});
+  }
   return out;
 }
 
@@ -189,14 +194,37 @@ TEST(Maglev, RebuildFromTheSameServersInAnyOrderGivesTheSameMapping) {
   EXPECT_EQ(mapping(reordered, backwards, hashes), expected);
 }
 
-TEST(Maglev, WithoutAKeyUsesHashZero) {
-  auto candidates = servers({1, 1, 1});
+TEST(Maglev, WithoutAKeyPicksByWeightAtRandom) {
+  // A first visit has no session cookie yet: those requests must spread
+  // over the servers by weight, not all land on the server of hash 0.
+  const std::vector<uint32_t> weights = {3, 1, 0, 2};
+  auto candidates = servers(weights);
   ServerSet s = set(candidates);
-  Maglev maglev(s, kTableSize);
-  size_t keyless = maglev.pick({});
-  EXPECT_EQ(keyless, maglev.lookup(0));
-  // has_hash false ignores whatever hash holds.
-  EXPECT_EQ(maglev.pick({.hash = 99, .has_hash = false}), keyless);
+  Maglev maglev(s, kTableSize, /*seed=*/7, /*worker_index=*/0);
+  std::vector<size_t> counts(weights.size(), 0);
+  for (int i = 0; i < 60000; ++i) {
+    // has_hash false ignores whatever hash holds.
+    const size_t server = maglev.pick({.hash = 99, .has_hash = false});
+    ASSERT_LT(server, weights.size());
+    ++counts[server];
+  }
+  EXPECT_EQ(counts[2], 0u) << "weight 0 was picked";
+  EXPECT_LT(chiSquare(counts, {3, 1, 0, 2}), kChiSquare999[2]);
+}
+
+TEST(Maglev, ServersArePlacedByKeyNotById) {
+  // The same servers (same keys) numbered in another order, as a process
+  // with another reload history numbers them: every key maps alike.
+  auto first = servers({1, 1, 1, 1, 1});
+  auto renumbered = first;
+  for (size_t i = 0; i < renumbered.size(); ++i) {
+    renumbered[i].id = static_cast<uint32_t>(100 - i);
+  }
+  ServerSet a = set(first), b = set(renumbered);
+  Maglev one(a, kTableSize), other(b, kTableSize);
+  for (uint64_t slot = 0; slot < kTableSize; ++slot) {
+    ASSERT_EQ(a.candidate(one.lookup(slot)).key, b.candidate(other.lookup(slot)).key) << slot;
+  }
 }
 
 TEST(Maglev, TableSizeIsPrime) {

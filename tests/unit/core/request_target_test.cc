@@ -35,7 +35,8 @@ TEST(RequestTarget, AsteriskForm) {
 
 TEST(RequestTarget, RefusesOtherForms) {
   RequestTarget t;
-  for (std::string_view bad : {"", "foo", "example.com:443", "http://", "http://user@h/", "ftp://h/"}) {
+  for (std::string_view bad :
+       {"", "foo", "example.com:443", "http://", "http://user@h/", "ftp://h/"}) {
     EXPECT_FALSE(parseRequestTarget(bad, "h", t)) << bad;
   }
 }

@@ -6,6 +6,7 @@
 #include "core/worker.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,8 +17,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "core/snapshot.h"
 
@@ -124,8 +123,9 @@ class Origin {
         ++requests_;
         if (hold_) cv_.wait(lock, [this] { return released_; });
         lock.unlock();
-        std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                std::to_string(name_.size()) + "\r\n\r\n" + name_;
+        std::string response =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(name_.size()) + "\r\n\r\n" +
+            name_;
         ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
       }
     }

@@ -71,6 +71,16 @@ TEST(PeakEwma, ALowSampleDecaysInWithTheExactWeight) {
   EXPECT_DOUBLE_EQ(ewma.estimateUs(0, 8000), expected * w2 + 10000.0 * (1 - w2));
 }
 
+// A client that left before the server answered says nothing about the
+// server: neither its elapsed time nor a penalty reaches the estimate.
+TEST(PeakEwma, AnUnmeasuredCompletionLeavesTheEstimateAlone) {
+  Fixture f({1});
+  PeakEwma ewma(*f.servers, params(), 1, 0);
+  ewma.onEnd(0, took(1000, 20000));
+  ewma.onEnd(0, Completion{.now_ms = 1001, .latency_us = 900000, .measured = false});
+  EXPECT_DOUBLE_EQ(ewma.estimateUs(0, 1001), 20000.0);
+}
+
 TEST(PeakEwma, SamplesAtTheSameMillisecondDoNotMoveALowerEstimate) {
   Fixture f({1});
   PeakEwma ewma(*f.servers, params(), 1, 0);

@@ -26,7 +26,7 @@ import report
 import servers
 from procs import ProcSet
 
-TARGETS = ("direct", "nginx", "haproxy", "gourmet")
+TARGETS = ("direct", "nginx", "haproxy", "gourmet", "baseline")
 ALL_MODES = [m.key for m in load.MODES] + [load.IDLE_KEY, balance.KEY]
 RUN_OVERHEAD = 1.2   # seconds per wrk run beyond warm-up + duration
 IDLE_SECONDS = 4.0   # per target per round
@@ -51,6 +51,9 @@ def parse_args():
     p.add_argument("--workers-sweep", action="store_true",
                    help="also small keep-alive with 1 and 2 workers (gourmet; nginx for reference)")
     p.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", "build"))
+    p.add_argument("--baseline", metavar="DIR",
+                   help="a release build of another commit: target 'baseline' runs its "
+                        "gourmet in the same rounds (before/after a change, same noise)")
     p.add_argument("--results", default="bench/results", help="where reports go")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
@@ -58,9 +61,13 @@ def parse_args():
     for m in args.modes:
         if m not in ALL_MODES:
             p.error(f"unknown mode {m!r}")
+    if args.baseline and "baseline" not in args.targets:
+        args.targets.append("baseline")
     for t in args.targets:
         if t not in TARGETS:
             p.error(f"unknown target {t!r}")
+    if "baseline" in args.targets and not args.baseline:
+        p.error("target 'baseline' needs --baseline DIR")
     if args.rounds < 1 or args.duration < 1 or args.workers < 1:
         p.error("--rounds, --duration and --workers must be at least 1")
     return args
@@ -125,6 +132,7 @@ class Env:
     procs: ProcSet
     tmp: str
     gourmet_bin: str
+    baseline_bin: str = None
     origin: servers.Target = None
     balance_origin: servers.Target = None  # with balance.WORKERS workers
 
@@ -148,8 +156,8 @@ def start_target(env, name, workers, instance=None):
     elif name == "haproxy":
         target = servers.start_haproxy(env.procs, env.tmp, workers, port, instance)
     else:
-        target = servers.start_gourmet(env.procs, env.tmp, workers, port, env.gourmet_bin,
-                                       instance)
+        binary = env.baseline_bin if name == "baseline" else env.gourmet_bin
+        target = servers.start_gourmet(env.procs, env.tmp, workers, port, binary, instance)
     target.name = name
     return target
 
@@ -343,6 +351,10 @@ def main():
     raw = {"meta": meta, "load": [], "idle": [], "balance": [], "sweep": [],
            "callgrind": None}
     env = Env(ProcSet(), tempfile.mkdtemp(prefix="gourmet-bench."), os.path.abspath(gourmet_bin))
+    if args.baseline:
+        env.baseline_bin = os.path.abspath(os.path.join(args.baseline, "proxy", "gourmet"))
+        if not os.access(env.baseline_bin, os.X_OK):
+            sys.exit(f"bench: {env.baseline_bin} not found; build that commit first")
     os.chmod(env.tmp, 0o755)  # nginx workers may run as nobody
     try:
         measure_all(args, env, raw)

@@ -10,8 +10,9 @@ import balance
 from load import MODES
 
 PEERS = ("nginx", "haproxy")
-ORDER = ("direct", "nginx", "haproxy", "gourmet")
-COLOR = {"direct": "#999999", "nginx": "#009e73", "haproxy": "#56b4e9", "gourmet": "#e69f00"}
+ORDER = ("direct", "nginx", "haproxy", "baseline", "gourmet")
+COLOR = {"direct": "#999999", "nginx": "#009e73", "haproxy": "#56b4e9", "baseline": "#cc79a7",
+         "gourmet": "#e69f00"}
 
 
 def _med(values):

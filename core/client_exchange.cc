@@ -68,8 +68,8 @@ int ClientConnection::startExchange() {
                   (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   generation_ = worker_.pin();
-  const Route* route = generation_->snapshot->router.match(target.host, target.path,
-                                                           forwarded_path_, route_scratch_);
+  const Route* route =
+      generation_->router.match(target.host, target.path, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;

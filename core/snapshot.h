@@ -18,7 +18,7 @@
 #include "core/hash_key.h"
 #include "core/http_head.h"
 #include "core/listener.h"
-#include "core/router.h"
+#include "core/route_table.h"
 #include "core/server_registry.h"
 
 namespace gourmet::core {
@@ -66,7 +66,7 @@ struct Snapshot {
   uint64_t version = 0;
   SnapshotServices services;
   std::vector<Cluster> clusters;
-  Router router;
+  RouteTable routes;  // each worker compiles its own regexes (core/router.h)
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
   Millis client_body_timeout{30000};

@@ -17,7 +17,8 @@
 // plain counter; a superseded generation is freed when its last request ends.
 // State whose input did not change is carried over: a cluster with the same
 // servers and weights keeps its balancer (round robin position included),
-// and pools are keyed by server identity, so idle connections survive.
+// pools are keyed by server identity, so idle connections survive, and the
+// router reuses the compiled regex of every pattern it already had.
 
 #include <uv.h>
 
@@ -35,6 +36,7 @@
 #include "core/handoff_queue.h"
 #include "core/idle_queue.h"
 #include "core/read_buffer_pool.h"
+#include "core/router.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
 #include "core/upstream_pool.h"
@@ -57,6 +59,7 @@ struct Generation {
 
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<ClusterState> clusters;  // parallel to snapshot->clusters
+  Router router;                       // snapshot->routes, compiled for this worker
   uint32_t users = 0;                  // requests pinned to this generation
 };
 
@@ -96,6 +99,9 @@ class Worker {
   WorkerStats& stats() { return stats_; }
 
   uint32_t index() const { return index_; }  // any thread: fixed at construction
+  // Any thread: regexes this worker has compiled; a reload that keeps the
+  // locations adds none.
+  uint64_t compiledPatterns() const { return compiled_patterns_.load(std::memory_order_relaxed); }
 
   // Worker thread only, for connections.
   uv_loop_t* loop() { return &loop_; }
@@ -175,6 +181,7 @@ class Worker {
   std::vector<ClientConnection*> spare_connections_;
   uint64_t refused_connections_ = 0;
   std::atomic<uint64_t> version_{0};
+  std::atomic<uint64_t> compiled_patterns_{0};
 
   // Written by stop() from another thread before uv_async_send.
   std::atomic<bool> stop_graceful_{true};

@@ -178,11 +178,10 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
       .keep_alive = keep_alive_,
       .head_request = head_request_,
   };
-  writeErrorResponse(page, scratch_);
-  out_.append(scratch_);
+  size_t written = worker_.errorPages().append(page, out_.buffer());
   status_ = status;
   reason_ = reason;
-  bytes_sent_ += scratch_.size();
+  bytes_sent_ += written;
   local_response_ = response_started_ = response_complete_ = true;
   if (status >= 500) {
     log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, parser_.methodName(), request_.target(),

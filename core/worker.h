@@ -114,6 +114,7 @@ class Worker {
   Millis idleTimeout() const { return current_->snapshot->client_idle_timeout; }
   Millis bodyTimeout() const { return current_->snapshot->client_body_timeout; }
   const ClientLimits& limits() const { return current_->snapshot->limits; }
+  const ErrorPages& errorPages() const { return *current_->snapshot->error_pages; }
   // Connections refused at accept because max_connections was reached.
   uint64_t refusedConnections() const { return refused_connections_; }
   // Client sockets waiting for their next request.

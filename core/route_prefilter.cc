@@ -121,12 +121,19 @@ RoutePrefix requiredPrefix(std::string_view pattern, const RE2& compiled) {
     if (!sensitive->ok()) return prefix;
     analysed = sensitive.get();
   }
+  // One byte more than kept: RE2 rounds a cut `max` up, which costs the
+  // common part its last byte.
   std::string min, max;
-  if (!analysed->PossibleMatchRange(&min, &max, static_cast<int>(RoutePrefilter::kMaxPrefix))) {
+  if (!analysed->PossibleMatchRange(&min, &max, static_cast<int>(RoutePrefilter::kMaxPrefix + 1))) {
     return prefix;
   }
+  // Past kMaxPrefix bytes RE2 may describe the rest of the pattern after a
+  // cut literal: keep only what is surely a prefix.
   size_t common = 0;
-  while (common < min.size() && common < max.size() && min[common] == max[common]) ++common;
+  while (common < min.size() && common < max.size() && common < RoutePrefilter::kMaxPrefix &&
+         min[common] == max[common]) {
+    ++common;
+  }
   prefix.literal = min.substr(0, common);
   if (shape.caseless) {
     // Only ASCII letters whose case orbit is ASCII fold simply: RE2 folds

@@ -7,9 +7,10 @@
 # bench/results/<timestamp>/{results.md,chart.png,raw.json}.
 #
 #   tools/bench/run.sh [--workers N] [--rounds N] [--duration S] [--warmup S]
-#                      [--modes small,4k,64k,close,c500,idle,balance]
+#                      [--modes small,4k,64k,close,c500,idle,balance,routes]
 #                      [--targets direct,nginx,haproxy,gourmet]
 #                      [--no-callgrind] [--workers-sweep] [--build-dir DIR]
+#                      [--routes-baseline DIR]
 #   make bench BENCH_ARGS='--duration 2 --rounds 1'
 #
 # Uses the release build in build/ (BUILD_DIR or --build-dir to change).

@@ -30,6 +30,12 @@ TEST(RequiredPrefix, AnchoredLiterals) {
   EXPECT_FALSE(prefixOf("^/api/").caseless);
 }
 
+TEST(RequiredPrefix, LongLiteralsAreCutAtTheLimit) {
+  const std::string long_literal = "/" + std::string(70, 'a');
+  EXPECT_EQ(literal("^" + long_literal + "b"), long_literal.substr(0, RoutePrefilter::kMaxPrefix));
+  EXPECT_EQ(literal("^" + long_literal.substr(0, 47) + "b"), long_literal.substr(0, 47) + "b");
+}
+
 TEST(RequiredPrefix, StopsWhereTheLiteralBecomesOptional) {
   EXPECT_EQ(literal("^/ab?c"), "/a");
   EXPECT_EQ(literal("^/ab*c"), "/a");
@@ -112,13 +118,27 @@ struct Reference {
 
 TEST(RoutePrefilter, PicksWhatTryingEveryLocationPicks) {
   const std::vector<std::string> patterns = {
-      "^/api/v2/",     "^/api/",    "(?i)^/API/V1/",
-      "^/api|/admin",  "\\.css$",   "^/static/(.*)",
-      "(?i)^/Static/", "^/a(b|c)d", "^/ab?c",
-      "(?m)^/m",       "^/r\\d+/",  "^/r1/",
-      "(?i)^/kS",      "^$",        "^/$",
-      "^/x[|]y",       "admin",     "^/\xC3\xA9t\xC3\xA9/",
-      "(?s)^/n.",      "^/",
+      "^/api/v2/",
+      "^/api/",
+      "(?i)^/API/V1/",
+      "^/api|/admin",
+      "\\.css$",
+      "^/static/(.*)",
+      "(?i)^/Static/",
+      "^/a(b|c)d",
+      "^/ab?c",
+      "(?m)^/m",
+      "^/r\\d+/",
+      "^/r1/",
+      "(?i)^/kS",
+      "^$",
+      "^/$",
+      "^/x[|]y",
+      "admin",
+      "^/\xC3\xA9t\xC3\xA9/",
+      "(?s)^/n.",
+      "^/" + std::string(59, 'a') + "b",
+      "^/",
   };
   const std::vector<std::string> hosts = {"h", "shop.example", "API.example"};
   const std::vector<std::string> paths = {
@@ -150,6 +170,8 @@ TEST(RoutePrefilter, PicksWhatTryingEveryLocationPicks) {
       "/\xC3\xA9t\xC3\xA9/",
       "/n\n",
       "/q",
+      "/" + std::string(60, 'a') + "b",
+      "/" + std::string(60, 'a') + "c",
   };
   // Every rotation of the pattern list, on both subjects, so each pattern
   // is seen before and after each other one.

@@ -10,9 +10,10 @@ every /r... path with the 5 bytes of /small). nginx has `pcre_jit on`.
 With --routes-baseline DIR a second gourmet build (say, the commit before a
 router change) runs beside the first as `gourmet-base`.
 
-The table: per proxy, req/s and p99 with 1 and with 1,000 locations
-(medians over rounds), and the ratio 1,000 / 1 taken within each round
-(then the median), so drift of the machine between rounds cancels out.
+The table: per proxy, req/s, p99 and CPU µs per request with 1 and with
+1,000 locations (medians over rounds), and the ratio 1,000 / 1 taken within
+each round (then the median), so drift of the machine between rounds
+cancels out.
 """
 
 import statistics
@@ -83,6 +84,7 @@ def summarize(rows):
             if runs:
                 item[count] = {"rps": statistics.median(r["rps"] for r in runs),
                                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                               "cpu_us": statistics.median(r["cpu_us"] for r in runs),
                                "spread": (min(r["rps"] for r in runs),
                                           max(r["rps"] for r in runs))}
         if entry["rps_ratio"]:
@@ -99,8 +101,9 @@ def markdown(rows):
     lines = [
         "", f"## Routes: 1 location vs {COUNTS[1]:,}, the matching one last (`{PATH}`)", "",
         f"| proxy | req/s, 1 | p99, 1 | req/s, {COUNTS[1]:,} | p99, {COUNTS[1]:,} "
-        f"| req/s {COUNTS[1]:,} / 1 | p99 {COUNTS[1]:,} / 1 | req/s {COUNTS[1]:,} × nginx |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| req/s {COUNTS[1]:,} / 1 | p99 {COUNTS[1]:,} / 1 | req/s {COUNTS[1]:,} × nginx "
+        f"| CPU µs/req, 1 | CPU µs/req, {COUNTS[1]:,} |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     nginx_many = summary.get("nginx", {}).get(COUNTS[1], {}).get("rps")
     for proxy in PROXIES:
@@ -120,9 +123,12 @@ def markdown(rows):
             f"{cell(COUNTS[1], 'p99_ms', '{:.3f} ms')} | "
             + (f"{item['rps_ratio']:.2f} | {item['p99_ratio']:.2f}" if "rps_ratio" in item
                else "– | –")
-            + f" | {x_nginx} |")
+            + f" | {x_nginx} | {cell(COUNTS[0], 'cpu_us', '{:.1f}')} "
+            f"| {cell(COUNTS[1], 'cpu_us', '{:.1f}')} |")
     lines.append("")
-    lines.append("Ratios are taken within each round, then the median; req/s spread "
+    lines.append("CPU µs/req is the proxy's own (user+sys of its process tree) per request: "
+                 "on a loaded machine it moves less than req/s. "
+                 "Ratios are taken within each round, then the median; req/s spread "
                  "(min–max over rounds): "
                  + "; ".join(f"{proxy} {count}: {item[count]['spread'][0]:,.0f}–"
                              f"{item[count]['spread'][1]:,.0f}"

@@ -59,5 +59,8 @@ fi
 # The cost of the one counter all workers share, beside the figures below.
 counter_bin=${BUILD_DIR:-build}/tools/shared_counter
 if [[ -x $counter_bin ]]; then "$counter_bin"; fi
+# What 1,000 regex locations cost to build, adopt and route, without the network.
+route_bin=${BUILD_DIR:-build}/tools/route_compile
+if [[ -x $route_bin ]]; then "$route_bin"; fi
 
 exec python3 tools/bench/bench.py "$@"

@@ -113,9 +113,10 @@ int main() {
     Router router(*next_table, &first);
     return msSince(start);
   });
-  fmt::print("route_compile: 1,000 locations: main thread table {:.2f} ms per reload; "
-             "worker adoption {:.2f} ms when they changed, {:.3f} ms when not\n",
-             table_ms, fresh_ms, reuse_ms);
+  fmt::print(
+      "route_compile: 1,000 locations: main thread table {:.2f} ms per reload; "
+      "worker adoption {:.2f} ms when they changed, {:.3f} ms when not\n",
+      table_ms, fresh_ms, reuse_ms);
 
   const std::string last = "/r0999/small";
   double prefiltered = medianOf5([&] { return nsPerMatch(first, last); });
@@ -127,8 +128,9 @@ int main() {
   auto one_table = tableOf(locations(1));
   Router one(*one_table, nullptr);
   double single = medianOf5([&] { return nsPerMatch(one, last); });
-  fmt::print("route_compile: routing {} (the last of 1,000): {:.0f} ns with the prefilter, "
-             "{:.0f} ns trying every regex; 1 location: {:.0f} ns\n",
-             last, prefiltered, linear, single);
+  fmt::print(
+      "route_compile: routing {} (the last of 1,000): {:.0f} ns with the prefilter, "
+      "{:.0f} ns trying every regex; 1 location: {:.0f} ns\n",
+      last, prefiltered, linear, single);
   return 0;
 }

@@ -91,8 +91,8 @@ int ClientConnection::startExchange() {
                   (ex_.request_body == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   ex_.generation = worker_.pin();
-  const Route* route = ex_.generation->snapshot->router.match(target.host, target.path,
-                                                              forwarded_path_, route_scratch_);
+  const Route* route =
+      ex_.generation->router.match(target.host, target.path, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
@@ -205,11 +205,10 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
       .keep_alive = ex_.keep_alive,
       .head_request = ex_.head_request,
   };
-  writeErrorResponse(page, scratch_);
-  out_.append(scratch_);
+  const size_t written = worker_.errorPages().append(page, out_.buffer());
   ex_.status = status;
   ex_.reason = reason;
-  ex_.bytes_sent += scratch_.size();
+  ex_.bytes_sent += written;
   ex_.local = true;
   ex_.response = ClientExchangeState::Response::kComplete;
   if (status >= 500) {

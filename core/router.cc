@@ -1,16 +1,16 @@
 #include "core/router.h"
 
-#include <fmt/format.h>
-
 #include <array>
+#include <unordered_map>
 
 namespace gourmet::core {
 namespace {
 
+constexpr int kMaxGroups = 16;
+
 // Gourmet's rule: forwarded path = "/" + the last capture group (the whole
 // match when the regex has no group).
 bool rewriteToLastGroup(const RE2& pattern, std::string_view subject, std::string& out) {
-  constexpr int kMaxGroups = 16;
   std::array<re2::StringPiece, kMaxGroups + 1> groups;
   int count = std::min(pattern.NumberOfCapturingGroups(), kMaxGroups);
   if (!pattern.Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), count + 1)) {
@@ -24,51 +24,98 @@ bool rewriteToLastGroup(const RE2& pattern, std::string_view subject, std::strin
   return true;
 }
 
+// What RE2::Replace(&out = path, pattern, rewrite) leaves in `out` when the
+// pattern matches `path`: its first match replaced by the rewrite (`groups`
+// = route.rewrite_groups). Returns false, leaving `out` alone, when the
+// pattern does not match `path`.
+bool replaceFirst(const RE2& pattern, std::string_view path, std::string_view rewrite, int groups,
+                  std::string& out) {
+  std::array<re2::StringPiece, kMaxGroups + 1> vec;
+  // Replace gives up (path unchanged) on more groups than it can capture.
+  bool capturable = groups <= pattern.NumberOfCapturingGroups() + 1 && groups <= kMaxGroups + 1;
+  if (!pattern.Match(path, 0, path.size(), RE2::UNANCHORED, vec.data(), capturable ? groups : 0)) {
+    return false;
+  }
+  if (!capturable) {
+    out.assign(path);
+    return true;
+  }
+  size_t start = static_cast<size_t>(vec[0].data() - path.data());
+  size_t end = start + vec[0].size();
+  out.assign(path.substr(0, start));
+  if (!pattern.Rewrite(&out, rewrite, vec.data(), groups)) {
+    out.assign(path);  // as Replace: unchanged (CheckRewriteString rules this out)
+    return true;
+  }
+  out.append(path.substr(end));
+  return true;
+}
+
 }  // namespace
 
-Result<Route> Router::compile(const LocationConfig& location, uint32_t cluster) {
-  RE2::Options options;
-  options.set_log_errors(false);
-  auto pattern = std::make_unique<RE2>(location.pattern, options);
-  if (!pattern->ok()) {
-    return fail(fmt::format("{}invalid regex '{}': {}", location.pattern_pos.prefix(),
-                            location.pattern, pattern->error()));
+Router::Router(const RouteTable& table, const Router* previous) : table_(&table) {
+  std::unordered_map<std::string_view, std::shared_ptr<const RE2>> known;
+  if (previous != nullptr && previous->table_ != nullptr) {
+    const auto& routes = previous->table_->routes();
+    for (size_t i = 0; i < routes.size(); ++i)
+      known.emplace(routes[i].pattern, previous->compiled_[i]);
   }
-  if (location.rewrite) {
-    std::string why;
-    if (!pattern->CheckRewriteString(*location.rewrite, &why)) {
-      return fail(fmt::format("{}invalid rewrite '{}': {}", location.rewrite_pos.prefix(),
-                              *location.rewrite, why));
+  compiled_.reserve(table.size());
+  for (const Route& route : table.routes()) {
+    auto reused = known.find(route.pattern);
+    if (reused != known.end()) {
+      compiled_.push_back(reused->second);
+      continue;
     }
+    // The main thread compiled the same pattern with the same options, so
+    // this cannot fail; if it did, ok() is false and the route never matches.
+    auto compiled = std::make_shared<const RE2>(route.pattern, RE2::Quiet);
+    known.emplace(route.pattern, compiled);
+    compiled_.push_back(std::move(compiled));
+    ++compiled_count_;
   }
-  Route route;
-  route.pattern = std::move(pattern);
-  route.cluster = cluster;
-  route.rewrite = location.rewrite;
-  route.match = location.match;
-  route.rewrite_to_last_group = location.rewrite_to_last_group;
-  route.max_body_size = location.max_body_size;
-  return route;
+}
+
+bool Router::tryRoute(const Route& route, const RE2& pattern, std::string_view subject,
+                      std::string_view path, std::string& forwarded_path) const {
+  if (!pattern.ok()) return false;
+  if (route.rewrite_to_last_group) return rewriteToLastGroup(pattern, subject, forwarded_path);
+  if (route.rewrite && route.match == MatchTarget::kPath) {
+    // The subject is the path: one run finds the match and its groups.
+    return replaceFirst(pattern, path, *route.rewrite, route.rewrite_groups, forwarded_path);
+  }
+  if (!pattern.Match(subject, 0, subject.size(), RE2::UNANCHORED, nullptr, 0)) return false;
+  if (route.rewrite) {
+    // Matched on host+path, rewritten on the path alone (as before): a
+    // path the pattern does not match goes unchanged.
+    if (!replaceFirst(pattern, path, *route.rewrite, route.rewrite_groups, forwarded_path)) {
+      forwarded_path.assign(path);
+    }
+  } else {
+    forwarded_path.assign(path);
+  }
+  return true;
 }
 
 const Route* Router::match(std::string_view host, std::string_view path,
                            std::string& forwarded_path, std::string& scratch) const {
-  for (const Route& route : routes_) {
-    std::string_view subject = path;
-    if (route.match == MatchTarget::kHostAndPath) {
-      scratch.assign(host);
-      scratch.append(path);
-      subject = scratch;
-    }
-    if (route.rewrite_to_last_group) {
-      if (rewriteToLastGroup(*route.pattern, subject, forwarded_path)) return &route;
-      continue;
-    }
-    if (!RE2::PartialMatch(subject, *route.pattern)) continue;
-    forwarded_path.assign(path);
-    if (route.rewrite) RE2::Replace(&forwarded_path, *route.pattern, *route.rewrite);
+  if (table_ == nullptr) return nullptr;
+  const RoutePrefilter& prefilter = table_->prefilter();
+  std::string_view host_path;
+  if (prefilter.hasHostRoutes()) {
+    scratch.assign(host);
+    scratch.append(path);
+    host_path = scratch;
+  }
+  RoutePrefilter::Candidates candidates(prefilter, path, host_path);
+  for (uint32_t i = candidates.next(); i != RoutePrefilter::kNone; i = candidates.next()) {
+    const Route& route = table_->routes()[i];
+    std::string_view subject = route.match == MatchTarget::kHostAndPath ? host_path : path;
+    if (!tryRoute(route, *compiled_[i], subject, path, forwarded_path)) continue;
     if (forwarded_path.empty() || forwarded_path[0] != '/') {
-      scratch.clear();  // not insert(0, ...): see rewriteToLastGroup
+      // Not insert(0, ...): see rewriteToLastGroup. `scratch` (host_path)
+      // is no longer needed.
+      scratch.clear();
       scratch.push_back('/');
       scratch.append(forwarded_path);
       forwarded_path.swap(scratch);

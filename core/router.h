@@ -1,38 +1,37 @@
 #pragma once
 
-// Locations compiled for the request path: RE2 regexes tried in config order,
-// first match wins. RE2 matches in linear time, so a hostile path cannot make
-// routing slow.
+// One worker's compiled routes: the snapshot's RouteTable with an RE2 per
+// location that only this worker uses. RE2 takes a reader lock on its DFA
+// cache for every match, so a regex shared by all workers would be a cache
+// line they all write per route tried, and a cache reset would stall them
+// all; a worker-local copy costs memory, never contention.
+//
+// Built on the worker thread when it adopts a snapshot (the first one on the
+// main thread, before the worker runs). Regexes of the previous generation
+// are reused for every pattern that did not change, so a reload that leaves
+// the locations alone compiles nothing.
+//
+// Matching tries, in config order, only the candidates the table's
+// prefilter leaves (first match wins), and builds the host+path subject once
+// per request, not per route.
 
 #include <re2/re2.h>
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
-#include "core/error.h"
+#include "core/route_table.h"
 
 namespace gourmet::core {
-
-struct Route {
-  std::unique_ptr<RE2> pattern;
-  uint32_t cluster = 0;  // index into Snapshot::clusters
-  std::optional<std::string> rewrite;
-  MatchTarget match = MatchTarget::kPath;
-  bool rewrite_to_last_group = false;
-  std::optional<uint64_t> max_body_size;  // overrides the server's limit
-};
 
 class Router {
  public:
   Router() = default;
-  explicit Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
-
-  // Compiles one location (the loader validated it; errors here still come back as values).
-  static Result<Route> compile(const LocationConfig& location, uint32_t cluster);
+  // `table` must outlive the Router (the generation pins its snapshot).
+  // `previous` (may be null) lends the regexes of unchanged patterns.
+  Router(const RouteTable& table, const Router* previous);
 
   // The first route matching `path` (or host+path for kHostAndPath routes),
   // or nullptr. On a match, `forwarded_path` receives the path to send
@@ -41,10 +40,19 @@ class Router {
   const Route* match(std::string_view host, std::string_view path, std::string& forwarded_path,
                      std::string& scratch) const;
 
-  size_t size() const { return routes_.size(); }
+  size_t size() const { return compiled_.size(); }
+  // How many regexes the constructor compiled (the rest were reused).
+  size_t compiledCount() const { return compiled_count_; }
 
  private:
-  std::vector<Route> routes_;
+  bool tryRoute(const Route& route, const RE2& pattern, std::string_view subject,
+                std::string_view path, std::string& forwarded_path) const;
+
+  const RouteTable* table_ = nullptr;
+  // Parallel to table_->routes(); shared with the previous and next
+  // generations of this worker only.
+  std::vector<std::shared_ptr<const RE2>> compiled_;
+  size_t compiled_count_ = 0;
 };
 
 }  // namespace gourmet::core

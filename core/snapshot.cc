@@ -99,11 +99,11 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
       return fail(fmt::format("{}location upstream '{}' is not defined",
                               location.upstream_pos.prefix(), location.upstream));
     }
-    auto route = Router::compile(location, index);
+    auto route = RouteTable::compile(location, index);
     if (!route) return tl::unexpected(route.error());
     routes.push_back(std::move(*route));
   }
-  snapshot->router = Router(std::move(routes));
+  snapshot->routes = RouteTable(std::move(routes));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 

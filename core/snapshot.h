@@ -15,10 +15,11 @@
 #include "core/access_log.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/error_page.h"
 #include "core/hash_key.h"
 #include "core/http_head.h"
 #include "core/listener.h"
-#include "core/router.h"
+#include "core/route_table.h"
 #include "core/server_registry.h"
 
 namespace gourmet::core {
@@ -66,7 +67,9 @@ struct Snapshot {
   uint64_t version = 0;
   SnapshotServices services;
   std::vector<Cluster> clusters;
-  Router router;
+  RouteTable routes;  // each worker compiles its own regexes (core/router.h)
+  // Prepared local responses; the built-in ones until pages from files exist.
+  std::shared_ptr<const ErrorPages> error_pages = ErrorPages::standard();
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};
   Millis client_body_timeout{30000};

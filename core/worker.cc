@@ -143,6 +143,9 @@ void Worker::adoptLatest() {
     for (const auto& server : cluster.servers) state.pools.push_back(poolFor(server));
     generation->clusters.push_back(std::move(state));
   }
+  // Compiled here, on the worker's thread, so that no RE2 is shared.
+  generation->router = Router(latest->routes, current_ != nullptr ? &current_->router : nullptr);
+  compiled_patterns_.fetch_add(generation->router.compiledCount(), std::memory_order_relaxed);
   Generation* previous = current_;
   current_ = generation.get();
   generations_.push_back(std::move(generation));

@@ -17,7 +17,8 @@
 // plain counter; a superseded generation is freed when its last request ends.
 // State whose input did not change is carried over: a cluster with the same
 // servers and weights keeps its balancer (round robin position included),
-// and pools are keyed by server identity, so idle connections survive.
+// pools are keyed by server identity, so idle connections survive, and the
+// router reuses the compiled regex of every pattern it already had.
 
 #include <uv.h>
 
@@ -35,6 +36,7 @@
 #include "core/handoff_queue.h"
 #include "core/idle_queue.h"
 #include "core/read_buffer_pool.h"
+#include "core/router.h"
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
 #include "core/upstream_pool.h"
@@ -57,6 +59,7 @@ struct Generation {
 
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<ClusterState> clusters;  // parallel to snapshot->clusters
+  Router router;                       // snapshot->routes, compiled for this worker
   uint32_t users = 0;                  // requests pinned to this generation
 };
 
@@ -99,6 +102,9 @@ class Worker {
   WorkerStats& stats() { return stats_; }
 
   uint32_t index() const { return index_; }  // any thread: fixed at construction
+  // Any thread: regexes this worker has compiled; a reload that keeps the
+  // locations adds none.
+  uint64_t compiledPatterns() const { return compiled_patterns_.load(std::memory_order_relaxed); }
 
   // Worker thread only, for connections.
   uv_loop_t* loop() { return &loop_; }
@@ -112,6 +118,7 @@ class Worker {
   Millis bodyTimeout() const { return current_->snapshot->client_body_timeout; }
   Millis sendTimeout() const { return current_->snapshot->client_send_timeout; }
   const ClientLimits& limits() const { return current_->snapshot->limits; }
+  const ErrorPages& errorPages() const { return *current_->snapshot->error_pages; }
   // Connections refused at accept because max_connections was reached.
   uint64_t refusedConnections() const { return refused_connections_; }
   // Client sockets waiting for their next request.
@@ -179,6 +186,7 @@ class Worker {
   std::vector<ClientConnection*> spare_connections_;
   uint64_t refused_connections_ = 0;
   std::atomic<uint64_t> version_{0};
+  std::atomic<uint64_t> compiled_patterns_{0};
 
   // Written by stop() from another thread before uv_async_send.
   std::atomic<bool> stop_graceful_{true};

@@ -278,7 +278,7 @@ std::string Reloader::summary(const core::Snapshot& snapshot) const {
     parts.push_back(fmt::format("{} ({} servers, {})", cluster.name, cluster.servers.size(),
                                 cluster.balancer_name));
   }
-  return fmt::format("{} locations, {} upstreams, {} servers: {}", snapshot.router.size(),
+  return fmt::format("{} locations, {} upstreams, {} servers: {}", snapshot.routes.size(),
                      snapshot.clusters.size(), servers, fmt::join(parts, ", "));
 }
 

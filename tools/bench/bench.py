@@ -23,11 +23,12 @@ import balance
 import callgrind
 import load
 import report
+import routes
 import servers
 from procs import ProcSet
 
 TARGETS = ("direct", "nginx", "haproxy", "gourmet", "baseline")
-ALL_MODES = [m.key for m in load.MODES] + [load.IDLE_KEY, balance.KEY]
+ALL_MODES = [m.key for m in load.MODES] + [load.IDLE_KEY, balance.KEY, routes.KEY]
 RUN_OVERHEAD = 1.2   # seconds per wrk run beyond warm-up + duration
 IDLE_SECONDS = 4.0   # per target per round
 CALLGRIND_SECONDS = 60
@@ -54,6 +55,8 @@ def parse_args():
     p.add_argument("--baseline", metavar="DIR",
                    help="a release build of another commit: target 'baseline' runs its "
                         "gourmet in the same rounds (before/after a change, same noise)")
+    p.add_argument("--routes-baseline", metavar="DIR",
+                   help="routes mode: also run the gourmet of this build dir, as gourmet-base")
     p.add_argument("--results", default="bench/results", help="where reports go")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
@@ -93,6 +96,9 @@ def print_plan(args, meta):
         len(load_modes) * per_run + (IDLE_SECONDS if load.IDLE_KEY in args.modes else 0))
     if balance.KEY in args.modes:
         seconds += balance.seconds(args.rounds, args.duration)
+    if routes.KEY in args.modes:
+        proxies = 3 + (1 if args.routes_baseline else 0)
+        seconds += args.rounds * proxies * len(routes.COUNTS) * (per_run + 0.5)
     if args.workers_sweep:
         seconds += args.rounds * 4 * per_run
     if not args.no_callgrind:
@@ -116,6 +122,11 @@ def print_plan(args, meta):
         for s in balance.SCENARIOS:
             print(f"      {s.key:4} {s.title}: "
                   + " ".join(load.wrk_argv("PORT", s, args.duration, args.threads)))
+    if routes.KEY in args.modes:
+        print(f"    {routes.KEY} nginx, haproxy, gourmet"
+              + (f", gourmet-base ({args.routes_baseline})" if args.routes_baseline else "")
+              + f" with {' and '.join(map(str, routes.COUNTS))} regex locations: "
+              + " ".join(load.wrk_argv("PORT", routes.MODE, args.duration, args.threads)))
     if args.workers_sweep:
         print("  workers sweep: small keep-alive, gourmet and nginx with 1 and 2 workers")
     if not args.no_callgrind:
@@ -135,11 +146,13 @@ class Env:
     baseline_bin: str = None
     origin: servers.Target = None
     balance_origin: servers.Target = None  # with balance.WORKERS workers
+    routed: list = None  # [(target, proxy, count)] of the routes mode
 
 
 def needs_targets(args):
-    """The modes that measure every target (not only gourmet's balance)."""
-    return any(m != balance.KEY for m in args.modes)
+    """The modes that measure every target (not only gourmet's balance or
+    the routes mode's own proxies)."""
+    return any(m not in (balance.KEY, routes.KEY) for m in args.modes)
 
 
 def start_target(env, name, workers, instance=None):
@@ -225,8 +238,19 @@ def start_balance_origin(env, workers):
     return origin
 
 
+def routes_round(args, env, r, tag):
+    rows = []
+    for count in routes.COUNTS:
+        for target, proxy, n in env.routed:
+            if n == count:
+                row = one_load_run(target, routes.MODE, args, env.origin, tag)
+                rows.append({**row, "round": r, "proxy": proxy, "count": count})
+                time.sleep(0.5)
+    return rows
+
+
 def run_rounds(args, targets, env):
-    rows, idle_rows, balance_rows = [], [], []
+    rows, idle_rows, balance_rows, route_rows = [], [], [], []
     load_modes = [load.MODE_BY_KEY[k] for k in args.modes if k in load.MODE_BY_KEY]
     for r in range(1, args.rounds + 1):
         tag = f"[round {r}/{args.rounds}]"
@@ -241,7 +265,9 @@ def run_rounds(args, targets, env):
             balance_rows += balance.one_round(env.procs, env.tmp, env.gourmet_bin,
                                               env.balance_origin, args.duration, args.threads,
                                               r, tag)
-    return rows, idle_rows, balance_rows
+        if routes.KEY in args.modes:
+            route_rows += routes_round(args, env, r, tag)
+    return rows, idle_rows, balance_rows, route_rows
 
 
 def run_sweep(args, env):
@@ -282,12 +308,19 @@ def measure_all(args, env, raw):
         sanity_check(target)
     if balance.KEY in args.modes:
         env.balance_origin = start_balance_origin(env, args.workers)
+    if routes.KEY in args.modes:
+        baseline = None
+        if args.routes_baseline:
+            baseline = os.path.abspath(os.path.join(args.routes_baseline, "proxy", "gourmet"))
+        proxies = [p for p in routes.PROXIES if p.split("-")[0] in args.targets]
+        env.routed = routes.start(env.procs, env.tmp, args.workers, env.origin.port,
+                                  env.gourmet_bin, baseline, proxies)
     shown = [(t.name, t) for t in targets or [env.origin]]
     if env.balance_origin not in (None, env.origin):
         shown.append(("origin for balance", env.balance_origin))
     print("bench: " + ", ".join(f"{name} on :{t.port} (pid {t.pid})" for name, t in shown)
           + "\n", flush=True)
-    raw["load"], raw["idle"], raw["balance"] = run_rounds(args, targets, env)
+    raw["load"], raw["idle"], raw["balance"], raw["routes"] = run_rounds(args, targets, env)
     if args.workers_sweep:
         raw["sweep"] = run_sweep(args, env)
     if not args.no_callgrind:
@@ -308,6 +341,7 @@ def write_report(args, raw, folder, started):
     sweep = report.summarize_sweep(raw["sweep"])
     balanced = report.summarize_balance(raw["balance"])
     text = report.markdown(raw, summary, failed, idle, sweep, balanced)
+    text += routes.markdown(raw["routes"])
     png = report.chart(folder, summary, idle, f"gourmet vs nginx vs HAProxy, "
                                               f"{raw['meta']['date']}, {args.workers} worker(s)")
     if png:
@@ -349,7 +383,7 @@ def main():
         signal.signal(signum, on_signal)
 
     raw = {"meta": meta, "load": [], "idle": [], "balance": [], "sweep": [],
-           "callgrind": None}
+           "routes": [], "callgrind": None}
     env = Env(ProcSet(), tempfile.mkdtemp(prefix="gourmet-bench."), os.path.abspath(gourmet_bin))
     if args.baseline:
         env.baseline_bin = os.path.abspath(os.path.join(args.baseline, "proxy", "gourmet"))

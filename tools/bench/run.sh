@@ -7,9 +7,10 @@
 # bench/results/<timestamp>/{results.md,chart.png,raw.json}.
 #
 #   tools/bench/run.sh [--workers N] [--rounds N] [--duration S] [--warmup S]
-#                      [--modes small,4k,64k,close,c500,idle,balance]
+#                      [--modes small,4k,64k,close,c500,idle,balance,routes]
 #                      [--targets direct,nginx,haproxy,gourmet]
 #                      [--no-callgrind] [--workers-sweep] [--build-dir DIR]
+#                      [--routes-baseline DIR]
 #   make bench BENCH_ARGS='--duration 2 --rounds 1'
 #
 # Uses the release build in build/ (BUILD_DIR or --build-dir to change).
@@ -58,5 +59,8 @@ fi
 # The cost of the one counter all workers share, beside the figures below.
 counter_bin=${BUILD_DIR:-build}/tools/shared_counter
 if [[ -x $counter_bin ]]; then "$counter_bin"; fi
+# What 1,000 regex locations cost to build, adopt and route, without the network.
+route_bin=${BUILD_DIR:-build}/tools/route_compile
+if [[ -x $route_bin ]]; then "$route_bin"; fi
 
 exec python3 tools/bench/bench.py "$@"

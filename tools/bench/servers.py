@@ -82,7 +82,7 @@ def _start_on_free_port(procs, name, make_argv, attempts=3, timeout=20):
 
 # ---------------------------------------------------------------- nginx
 
-def _nginx_conf(prefix, workers, server_block, master_process=True):
+def _nginx_conf(prefix, workers, server_block, master_process=True, main_extra=""):
     temp = "\n".join(f"  {kind}_temp_path {prefix}/temp/{kind};"
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# written by tools/bench
@@ -91,7 +91,7 @@ master_process {"on" if master_process else "off"};
 worker_processes {workers};
 worker_rlimit_nofile {NOFILE};
 pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
+{main_extra}error_log {prefix}/error.log warn;
 events {{
   worker_connections {NOFILE // 2};
 }}
@@ -136,6 +136,10 @@ def start_origin(procs, tmp, workers, name="origin"):
       default_type text/plain;
       return 200 "hello";
     }}
+    location /r {{  # the routes mode's /r0999/small
+      default_type text/plain;
+      return 200 "hello";
+    }}
   }}"""
         return _nginx_argv(prefix, _nginx_conf(prefix, workers, server)), prefix + "/out.log"
 
@@ -144,7 +148,22 @@ def start_origin(procs, tmp, workers, name="origin"):
     return target
 
 
-def nginx_proxy_argv(prefix, port, origin_port, workers, master_process=True):
+PROXY_TO_ORIGIN = """      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_max_temp_file_size 0;"""
+
+
+def nginx_proxy_argv(prefix, port, origin_port, workers, master_process=True, regexes=None):
+    """regexes: None for `location /`, else one `location ~ REGEX` each, in
+    order (nginx tries regex locations in config order, as gourmet does),
+    with PCRE JIT on, as a tuned nginx would have it."""
+    if regexes is not None:
+        return _nginx_regex_argv(prefix, port, origin_port, workers, regexes)
     server = f"""  upstream origin {{
     server 127.0.0.1:{origin_port};
     keepalive {UPSTREAM_KEEPALIVE};
@@ -167,17 +186,40 @@ def nginx_proxy_argv(prefix, port, origin_port, workers, master_process=True):
     return _nginx_argv(prefix, _nginx_conf(prefix, workers, server, master_process))
 
 
-def start_nginx(procs, tmp, workers, origin_port, name="nginx"):
+def _nginx_regex_argv(prefix, port, origin_port, workers, regexes):
+    locations = "\n".join(f"    location ~ {regex} {{\n{PROXY_TO_ORIGIN}\n    }}"
+                          for regex in regexes)
+    server = f"""  upstream origin {{
+    server 127.0.0.1:{origin_port};
+    keepalive {UPSTREAM_KEEPALIVE};
+    keepalive_requests {MANY};
+    keepalive_timeout {IDLE_TIMEOUT};
+  }}
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+{locations}
+  }}"""
+    return _nginx_argv(prefix, _nginx_conf(prefix, workers, server, main_extra="pcre_jit on;\n"))
+
+
+def start_nginx(procs, tmp, workers, origin_port, name="nginx", regexes=None):
     prefix = make_folder(tmp, name)
     return _start_on_free_port(
         procs, name,
-        lambda port: (nginx_proxy_argv(prefix, port, origin_port, workers), prefix + "/out.log"))
+        lambda port: (nginx_proxy_argv(prefix, port, origin_port, workers, regexes=regexes),
+                      prefix + "/out.log"))
 
 
 # ---------------------------------------------------------------- HAProxy
 
-def start_haproxy(procs, tmp, workers, origin_port, name="haproxy"):
+def start_haproxy(procs, tmp, workers, origin_port, name="haproxy", regexes=None):
+    """regexes: None for a default backend, else one `use_backend origin if
+    { path_reg REGEX }` each, tried in order."""
     prefix = make_folder(tmp, name)
+    if regexes is None:
+        routing = "  default_backend origin\n"
+    else:
+        routing = "".join(f"  use_backend origin if {{ path_reg {regex} }}\n" for regex in regexes)
     maxconn = NOFILE // 2 - 100
 
     def argv(port):
@@ -202,8 +244,7 @@ frontend fe
   maxconn {maxconn}
   http-request set-header X-Forwarded-Proto http
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
-  default_backend origin
-
+{routing}
 backend origin
   server origin 127.0.0.1:{origin_port}
 """
@@ -217,10 +258,13 @@ backend origin
 
 # ---------------------------------------------------------------- gourmet
 
-def gourmet_config(prefix, origin_port, workers, accept_balance=None):
-    """accept_balance: None keeps gourmet's default (kernel)."""
+def gourmet_config(prefix, origin_port, workers, accept_balance=None, regexes=None):
+    """accept_balance: None keeps gourmet's default (kernel). regexes: the
+    locations' paths, in order (default one, "^/")."""
     path = os.path.join(prefix, "gourmet.yaml")
     balance = f"  accept_balance: {accept_balance}\n" if accept_balance else ""
+    locations = "".join(f'    - path: "{regex}"\n      upstream: origin\n'
+                        for regex in (regexes or ["^/"]))
     with open(path, "w") as f:
         f.write(f"""# written by tools/bench
 server:
@@ -229,9 +273,7 @@ server:
   workers: {workers}
 {balance}  client_idle_timeout: {IDLE_TIMEOUT}
   locations:
-    - path: "^/"
-      upstream: origin
-upstreams:
+{locations}upstreams:
   origin:
     keepalive: {UPSTREAM_KEEPALIVE}
     keepalive_timeout: {IDLE_TIMEOUT}
@@ -250,9 +292,9 @@ def gourmet_port(proc):
 
 
 def start_gourmet(procs, tmp, workers, origin_port, gourmet_bin, name="gourmet",
-                  accept_balance=None):
+                  accept_balance=None, regexes=None):
     prefix = make_folder(tmp, name)
-    config = gourmet_config(prefix, origin_port, workers, accept_balance)
+    config = gourmet_config(prefix, origin_port, workers, accept_balance, regexes)
     proc = procs.start(name, [gourmet_bin, "-c", config, "--workers", str(workers)],
                        prefix + "/out.log")
     proc.wait_until(lambda: gourmet_port(proc) is not None, 20, "'listening on' line")

@@ -351,11 +351,12 @@ TEST(TomlConfig, ReadmeExampleRoutesAsGourmetWould) {
   for (const LocationConfig& location : config->server.locations) {
     auto cluster =
         static_cast<uint32_t>(config->findUpstream(location.upstream) - config->upstreams.data());
-    auto route = Router::compile(location, cluster);
+    auto route = RouteTable::compile(location, cluster);
     ASSERT_TRUE(route) << route.error().message;
     routes.push_back(std::move(*route));
   }
-  const Router router(std::move(routes));
+  const RouteTable table(std::move(routes));
+  const Router router(table, nullptr);
   std::string forwarded;
   std::string scratch;
   const Route* api = router.match("example.com", "/api/users/", forwarded, scratch);

@@ -1,9 +1,13 @@
 #include "core/error_page.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "core/upstream_error.h"
 
 namespace gourmet::core {
 namespace {
@@ -12,6 +16,52 @@ std::string render(const ErrorResponse& error) {
   std::string out = "stale bytes from an earlier response";
   writeErrorResponse(error, out);
   return out;
+}
+
+// The renderer as it was before pages were prepared (fmt per response): the
+// prepared bytes must be exactly these.
+std::string reference(const ErrorResponse& error) {
+  std::string_view text = statusText(error.status);
+  std::string body;
+  if (error.json) {
+    body = fmt::format(R"({{"status":{},"error":"{}","reason":"{}"}})"
+                       "\n",
+                       error.status, text, error.reason);
+  } else {
+    body = fmt::format(
+        "<!DOCTYPE html>\n<html><head><title>{0} {1}</title></head>\n"
+        "<body><h1>{0} {1}</h1>\n<p>reason: {2}</p>\n<hr><p>gourmet</p></body></html>\n",
+        error.status, text, error.reason);
+  }
+  std::string out = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+      "Cache-Control: no-store\r\n{}\r\n",
+      error.status, text, error.json ? "application/json" : "text/html; charset=utf-8", body.size(),
+      error.keep_alive ? "" : "Connection: close\r\n");
+  if (!error.head_request) out.append(body);
+  return out;
+}
+
+// Every flavour of one (status, reason).
+std::vector<ErrorResponse> flavours(int status, std::string_view reason) {
+  std::vector<ErrorResponse> all;
+  for (bool json : {false, true}) {
+    for (bool keep_alive : {false, true}) {
+      for (bool head : {false, true}) {
+        all.push_back({.status = status,
+                       .reason = reason,
+                       .json = json,
+                       .keep_alive = keep_alive,
+                       .head_request = head});
+      }
+    }
+  }
+  return all;
+}
+
+std::string describe(const ErrorResponse& e) {
+  return fmt::format("{} {} json={} keep_alive={} head={}", e.status, e.reason, e.json,
+                     e.keep_alive, e.head_request);
 }
 
 struct Split {
@@ -147,6 +197,50 @@ TEST(AcceptsJson, LooksForApplicationJsonAnywhereInTheList) {
   EXPECT_FALSE(acceptsJson("text/html"));
   EXPECT_FALSE(acceptsJson("application/xml, text/json"));
   EXPECT_FALSE(acceptsJson("application/jso"));
+}
+
+TEST(ErrorPages, PreparedBytesAreWhatTheFormatterWrote) {
+  const ErrorPages& pages = *ErrorPages::standard();
+  ASSERT_FALSE(ErrorPages::known().empty());
+  for (const ErrorPages::Known& known : ErrorPages::known()) {
+    EXPECT_TRUE(pages.prepared(known.status, known.reason)) << known.reason;
+    for (const ErrorResponse& error : flavours(known.status, known.reason)) {
+      std::string out = "queued bytes|";
+      size_t written = pages.append(error, out);
+      EXPECT_EQ(out, "queued bytes|" + reference(error)) << describe(error);
+      EXPECT_EQ(written, reference(error).size()) << describe(error);
+    }
+  }
+}
+
+TEST(ErrorPages, UnknownReasonIsRenderedInPlaceWithTheSameBytes) {
+  const ErrorPages& pages = *ErrorPages::standard();
+  for (int status : {400, 418, 502, 599}) {
+    EXPECT_FALSE(pages.prepared(status, "not_a_known_reason"));
+    for (const ErrorResponse& error : flavours(status, "not_a_known_reason")) {
+      std::string out = "before|";
+      size_t written = pages.append(error, out);
+      EXPECT_EQ(out, "before|" + reference(error)) << describe(error);
+      EXPECT_EQ(written, reference(error).size());
+      EXPECT_EQ(render(error), reference(error)) << describe(error);
+    }
+  }
+  // A known reason under another status is another page.
+  EXPECT_FALSE(pages.prepared(500, "no_route"));
+}
+
+TEST(ErrorPages, EveryUpstreamErrorHasAPreparedPage) {
+  const ErrorPages& pages = *ErrorPages::standard();
+  for (UpstreamError error : {UpstreamError::kConnectRefused, UpstreamError::kConnectFailed,
+                              UpstreamError::kConnectTimeout, UpstreamError::kReset,
+                              UpstreamError::kInvalidResponse, UpstreamError::kResponseTimeout}) {
+    EXPECT_TRUE(pages.prepared(upstreamErrorStatus(error), upstreamErrorReason(error)))
+        << upstreamErrorReason(error);
+  }
+}
+
+TEST(ErrorPages, BuiltOncePerProcess) {
+  EXPECT_EQ(ErrorPages::standard().get(), ErrorPages::standard().get());
 }
 
 }  // namespace

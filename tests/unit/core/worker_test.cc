@@ -264,5 +264,23 @@ TEST_F(WorkerTest, ChangedClusterGetsAFreshBalancer) {
   ::close(client);
 }
 
+TEST_F(WorkerTest, ReloadKeepingTheLocationsCompilesNoRegex) {
+  Origin a("a", false), b("b", false);
+  startWorker(snapshot({a.port()}, 1, /*extra_locations=*/50));
+  EXPECT_EQ(worker_->compiledPatterns(), 51u);
+  // Only the servers change: every regex is carried over.
+  publisher_.publish(snapshot({b.port()}, 2, /*extra_locations=*/50));
+  ASSERT_TRUE(waitFor([&] { return worker_->version() == 2; }));
+  EXPECT_EQ(worker_->compiledPatterns(), 51u);
+  int client = connectLoopback(listeners_->port());
+  EXPECT_EQ(get(client, "/"), "b");
+  // One location more: that one is compiled, the rest kept.
+  publisher_.publish(snapshot({b.port()}, 3, /*extra_locations=*/51));
+  ASSERT_TRUE(waitFor([&] { return worker_->version() == 3; }));
+  EXPECT_EQ(worker_->compiledPatterns(), 52u);
+  EXPECT_EQ(get(client, "/"), "b");
+  ::close(client);
+}
+
 }  // namespace
 }  // namespace gourmet::core

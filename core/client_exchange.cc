@@ -337,7 +337,11 @@ void ClientConnection::onUpstreamBody(std::string_view data) {
   }
 }
 
-void ClientConnection::onUpstreamReadEnd() { flushClient(); }
+void ClientConnection::onUpstreamReadEnd() {
+  flushClient();
+  // Above the high watermark the client is not read either, whoever filled it.
+  if (phase_ != Phase::kClosed) updateReading();
+}
 
 void ClientConnection::onUpstreamComplete(UpstreamConnection& conn) {
   if (ex_.response_body == BodyFraming::kChunked) out_.write({kLastChunk});

@@ -218,7 +218,7 @@ void ClientConnection::writeAccessLog() {
       .when = std::time(nullptr),
   };
   formatAccessLogLine(entry, scratch_);
-  log->write(scratch_);
+  log->write(worker_.index(), scratch_);
 }
 
 void ClientConnection::finishExchange() {

@@ -187,6 +187,9 @@ void Worker::unpin(Generation* generation) {
 }
 
 void Worker::retire(Generation* generation) {
+  // The snapshot may be the last reference: its destructor (which can join
+  // the access log's writer) must run on the main thread, not here.
+  publisher_.release(std::move(generation->snapshot));
   generations_.remove_if([generation](const auto& g) { return g.get() == generation; });
 }
 

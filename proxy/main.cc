@@ -153,6 +153,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", started.error().message.c_str());
     return started.error().exit_code;
   }
+  publisher.attach(uv_default_loop());
   for (size_t i = 0; i < reloader.workers(); ++i) {
     workers.push_back(std::make_unique<core::Worker>(static_cast<uint32_t>(i), publisher,
                                                      [&main_loop] { main_loop.workerExited(); }));
@@ -163,6 +164,7 @@ int run(int argc, char** argv) {
   main_loop.run();
   for (auto& worker : workers) worker->join();
   workers.clear();
+  publisher.detach();
   core::log(core::LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -185,8 +185,8 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   bytes_sent_ += scratch_.size();
   local_response_ = response_started_ = response_complete_ = true;
   if (status >= 500) {
-    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, parser_.methodName(), request_.target(),
-        status, reason);
+    logRepeated(LogLevel::kWarn, {reason, "client responses"}, "{} {} {}: {} {}", client_ip_,
+                parser_.methodName(), request_.target(), status, reason);
   }
 }
 
@@ -326,8 +326,9 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
     return;
   }
   upstream_failed_ = true;
-  log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
-      upstreamErrorReason(error), parser_.methodName(), forwarded_path_);
+  logRepeated(LogLevel::kWarn, {upstreamErrorReason(error), cluster.name, server.address},
+              "upstream {} {}: {} ({} {})", cluster.name, server.address,
+              upstreamErrorReason(error), parser_.methodName(), forwarded_path_);
   if (response_started_) {
     reason_ = upstreamErrorReason(error);
     // Part of the response is already out: the only honest signal left is

@@ -94,6 +94,7 @@ void Worker::join() {
 }
 
 void Worker::run() {
+  log_.start(&loop_);  // this thread's lines go through its own queue from here on
   switchListener();
   if (listener_ == nullptr) beginStop(false);
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -272,6 +273,7 @@ void Worker::maybeFinish() {
   takes_handoffs_.store(false);
   takeHandoffs();  // closes what is still queued: it came too late to be served
   log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_, busy_count_));
+  log_.stop();  // pending summaries out, timer closed; later lines still queued
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();
   spare_connections_.clear();

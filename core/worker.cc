@@ -272,8 +272,9 @@ void Worker::maybeFinish() {
   finished_ = true;
   takes_handoffs_.store(false);
   takeHandoffs();  // closes what is still queued: it came too late to be served
+  // Pending summaries go out and the timer closes; later lines still queue.
+  log_.stop();
   log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_, busy_count_));
-  log_.stop();  // pending summaries out, timer closed; later lines still queued
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();
   spare_connections_.clear();

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,21 +32,6 @@ Result<int> openForAppend(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return fail(fmt::format("cannot open access log '{}': {}", path, errnoText(errno)));
   return fd;
-}
-
-// Writes all of `data`; returns how many bytes could not be written (errno
-// tells why).
-size_t writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return data.size();
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
 }
 
 // Appends `field` copying only printable ASCII other than space, '"' and '\\';
@@ -112,18 +99,21 @@ void formatAccessLogLine(const AccessLogEntry& entry, std::string& out) {
   appendEscaped(out, entry.reason);
 }
 
-AccessLog::AccessLog(std::string path, int fd, size_t max_buffered_bytes)
-    : path_(std::move(path)), max_buffered_bytes_(max_buffered_bytes), fd_(fd) {
-  // Most batches stay under the wake threshold: reserve it up front so the
-  // workers rarely allocate under the lock.
-  front_.reserve(std::min(max_buffered_bytes_, 2 * kWakeBytes));
+AccessLog::AccessLog(std::string path, int fd, size_t producers, size_t max_buffered_bytes)
+    : path_(std::move(path)), fd_(fd) {
+  producers_.reserve(producers);
+  for (size_t i = 0; i < producers; ++i) {
+    producers_.push_back(std::make_unique<Producer>(max_buffered_bytes));
+  }
+  const size_t ring_bytes = producers_.empty() ? 0 : producers_.front()->ring.capacity();
+  wake_bytes_ = std::min(kWakeBytes, ring_bytes / 2);
 }
 
-Result<std::unique_ptr<AccessLog>> AccessLog::open(const std::string& path,
+Result<std::unique_ptr<AccessLog>> AccessLog::open(const std::string& path, size_t producers,
                                                    size_t max_buffered_bytes) {
   auto fd = openForAppend(path);
   if (!fd) return tl::unexpected(fd.error());
-  std::unique_ptr<AccessLog> log(new AccessLog(path, *fd, max_buffered_bytes));
+  std::unique_ptr<AccessLog> log(new AccessLog(path, *fd, producers, max_buffered_bytes));
   try {
     log->writer_ = std::thread([raw = log.get()] { raw->run(); });
   } catch (const std::system_error& e) {
@@ -138,44 +128,46 @@ AccessLog::~AccessLog() {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_writer_.notify_one();
+    wakeup_.notify();
     writer_.join();
   }
   if (next_fd_ >= 0) ::close(next_fd_);
   ::close(fd_);
 }
 
-void AccessLog::write(std::string_view line) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (front_.size() + line.size() + 1 > max_buffered_bytes_) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    const size_t before = front_.size();
-    front_.append(line);
-    front_ += '\n';
-    // Only the line that crosses the threshold wakes the writer: one notify
-    // per batch, not one per line.
-    wake = before < kWakeBytes && front_.size() >= kWakeBytes;
+void AccessLog::write(size_t producer, std::string_view line) {
+  if (producer >= producers_.size()) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
-  if (wake) wake_writer_.notify_one();
+  Producer& p = *producers_[producer];
+  const size_t before = p.ring.used();
+  if (!p.ring.push(line, "\n")) {
+    p.dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Only the line that crosses the threshold wakes the writer: one wake-up
+  // per batch, not one per line; a quieter log goes out every
+  // kWriteInterval.
+  if (before < wake_bytes_ && before + line.size() + 1 >= wake_bytes_) wakeup_.notify();
 }
 
-uint64_t AccessLog::dropped() const { return dropped_.load(std::memory_order_relaxed); }
+uint64_t AccessLog::dropped() const {
+  uint64_t total = lost_.load(std::memory_order_relaxed);
+  for (const auto& p : producers_) total += p->dropped.load(std::memory_order_relaxed);
+  return total;
+}
 
 void AccessLog::flush() {
+  // A ring is emptied only once its bytes are written: all empty means
+  // nothing is pending, not even a batch in flight.
+  bool pending = false;
+  for (const auto& p : producers_) pending = pending || p->ring.used() > 0;
+  if (!pending) return;
   std::unique_lock lock(mutex_);
-  // What is in front_ goes out with the next batch; otherwise wait only for
-  // the batch in flight, if any.
-  const uint64_t target = batches_taken_ + (front_.empty() ? 0 : 1);
-  if (batches_written_ >= target) return;
-  if (!front_.empty()) {
-    flush_wanted_ = true;
-    wake_writer_.notify_one();
-  }
-  batch_written_.wait(lock, [&] { return batches_written_ >= target; });
+  const uint64_t wanted = ++flushes_wanted_;
+  wakeup_.notify();
+  batch_written_.wait(lock, [&] { return flushes_done_ >= wanted; });
 }
 
 Result<void> AccessLog::reopen() {
@@ -186,51 +178,82 @@ Result<void> AccessLog::reopen() {
     std::lock_guard lock(mutex_);
     superseded = std::exchange(next_fd_, *fd);
   }
-  wake_writer_.notify_one();
+  wakeup_.notify();
   if (superseded >= 0) ::close(superseded);  // two reopens before the writer woke
   return {};
 }
 
 void AccessLog::run() {
-  std::string batch;
-  batch.reserve(2 * kWakeBytes);
   bool failing = false;  // report a failing disk once, not every batch
-  std::unique_lock lock(mutex_);
   for (;;) {
-    wake_writer_.wait_for(lock, kWriteInterval, [&] {
-      return stopping_ || flush_wanted_ || next_fd_ >= 0 || front_.size() >= kWakeBytes;
-    });
+    wakeup_.wait(kWriteInterval);
     int retired = -1;
-    if (next_fd_ >= 0) retired = std::exchange(fd_, std::exchange(next_fd_, -1));
-    // The swap hands the workers the emptied buffer of the last batch, whose
-    // capacity is kept: no allocation in the steady state.
-    batch.swap(front_);
-    flush_wanted_ = false;
-    const uint64_t number = ++batches_taken_;
-    lock.unlock();
-
-    if (retired >= 0) ::close(retired);
-    if (!batch.empty()) {
-      const size_t unwritten = writeAll(fd_, batch);
-      if (unwritten > 0) {
-        const int err = errno;
-        const std::string_view lost = std::string_view(batch).substr(batch.size() - unwritten);
-        const auto lines = static_cast<uint64_t>(std::count(lost.begin(), lost.end(), '\n'));
-        dropped_.fetch_add(lines, std::memory_order_relaxed);
-        if (!failing) {
-          log(LogLevel::kError, "access log '{}': write failed, dropping lines: {}", path_,
-              errnoText(err));
-        }
-      }
-      failing = unwritten > 0;
-      batch.clear();
+    uint64_t flushes = 0;
+    bool last = false;
+    {
+      // What a flush() or the destructor asked for before this point was
+      // pushed before it too: the batch below includes it.
+      std::lock_guard lock(mutex_);
+      if (next_fd_ >= 0) retired = std::exchange(fd_, std::exchange(next_fd_, -1));
+      flushes = flushes_wanted_;
+      last = stopping_;
     }
-
-    lock.lock();
-    batches_written_ = number;
+    if (retired >= 0) ::close(retired);
+    writeBatch(failing);
+    {
+      std::lock_guard lock(mutex_);
+      flushes_done_ = flushes;
+    }
     batch_written_.notify_all();
-    if (stopping_ && front_.empty()) return;
+    if (last) return;
   }
+}
+
+void AccessLog::writeBatch(bool& failing) {
+  // The rings are written in place: no copy, one writev(2) for all of them.
+  std::vector<iovec>& parts = iovecs_;
+  parts.clear();
+  std::vector<size_t>& taken = taken_;
+  taken.assign(producers_.size(), 0);
+  for (size_t i = 0; i < producers_.size(); ++i) {
+    for (std::string_view span : producers_[i]->ring.readable()) {
+      if (span.empty()) continue;
+      parts.push_back({const_cast<char*>(span.data()), span.size()});
+      taken[i] += span.size();
+    }
+  }
+  size_t first = 0;
+  while (first < parts.size()) {
+    const int count = static_cast<int>(std::min<size_t>(parts.size() - first, IOV_MAX));
+    ssize_t n = ::writev(fd_, parts.data() + first, count);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      break;
+    }
+    for (auto done = static_cast<size_t>(n); done > 0 && first < parts.size();) {
+      const size_t step = std::min(done, parts[first].iov_len);
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + step;
+      parts[first].iov_len -= step;
+      done -= step;
+      if (parts[first].iov_len == 0) ++first;
+    }
+  }
+  const int err = errno;
+  uint64_t lines_lost = 0;
+  for (size_t i = first; i < parts.size(); ++i) {
+    const auto* begin = static_cast<const char*>(parts[i].iov_base);
+    lines_lost += static_cast<uint64_t>(std::count(begin, begin + parts[i].iov_len, '\n'));
+  }
+  for (size_t i = 0; i < producers_.size(); ++i) producers_[i]->ring.consume(taken[i]);
+  if (lines_lost > 0) {
+    lost_.fetch_add(lines_lost, std::memory_order_relaxed);
+    if (!failing) {
+      log(LogLevel::kError, "access log '{}': write failed, dropping lines: {}", path_,
+          errnoText(err));
+    }
+  }
+  failing = lines_lost > 0;
 }
 
 }  // namespace gourmet::core

@@ -212,8 +212,8 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   ex_.local = true;
   ex_.response = ClientExchangeState::Response::kComplete;
   if (status >= 500) {
-    log(LogLevel::kWarn, "{} {} {}: {} {}", client_ip_, ex_.method, request_.target(), status,
-        reason);
+    logRepeated(LogLevel::kWarn, {reason, "client responses"}, "{} {} {}: {} {}", client_ip_,
+                ex_.method, request_.target(), status, reason);
   }
 }
 
@@ -254,7 +254,7 @@ void ClientConnection::writeAccessLog(uint64_t now_ns) {
       .when = std::time(nullptr),
   };
   formatAccessLogLine(entry, scratch_);
-  log->write(scratch_);
+  log->write(worker_.index(), scratch_);
 }
 
 void ClientConnection::finishExchange() {
@@ -381,8 +381,9 @@ void ClientConnection::onUpstreamError(UpstreamConnection& conn, UpstreamError e
     ex_.upstream_latency_us = (uv_hrtime() - ex_.upstream_clock_ns) / 1000;
     ex_.upstream_measured = true;
   }
-  log(LogLevel::kWarn, "upstream {} {}: {} ({} {})", cluster.name, server.address,
-      upstreamErrorReason(error), ex_.method, forwarded_path_);
+  logRepeated(LogLevel::kWarn, {upstreamErrorReason(error), cluster.name, server.address},
+              "upstream {} {}: {} ({} {})", cluster.name, server.address,
+              upstreamErrorReason(error), ex_.method, forwarded_path_);
   if (ex_.response != ClientExchangeState::Response::kNone) {
     endResponseEarly(upstreamErrorReason(error));
   } else {

@@ -1,16 +1,19 @@
 #include "core/log.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <string>
+
+#include "core/log_writer.h"
 
 namespace gourmet::core {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 
-constexpr std::string_view levelName(LogLevel level) {
+thread_local LogSink* t_sink = nullptr;
+
+}  // namespace
+
+std::string_view logLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "debug";
@@ -24,27 +27,49 @@ constexpr std::string_view levelName(LogLevel level) {
   return "?";
 }
 
-}  // namespace
-
 void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
 
 bool logEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 
 std::optional<LogLevel> parseLogLevel(std::string_view name) {
   for (auto level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
-    if (name == levelName(level)) return level;
+    if (name == logLevelName(level)) return level;
   }
   return std::nullopt;
 }
 
 void writeLogLine(LogLevel level, std::string_view message) {
-  std::string line = fmt::format("gourmet[{}] {}\n", levelName(level), message);
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
-    if (n <= 0) return;  // nowhere left to complain to
-    done += static_cast<size_t>(n);
+  fmt::memory_buffer& line = log_detail::startLine(level);
+  line.append(message);
+  log_detail::finishLine(line);
+}
+
+void setThreadLogSink(LogSink* sink) { t_sink = sink; }
+
+namespace log_detail {
+
+fmt::memory_buffer& startLine(LogLevel level) {
+  // One buffer per thread, kept with its capacity: formatting a line does
+  // not allocate once the thread has logged its longest line.
+  thread_local fmt::memory_buffer line;
+  line.clear();
+  fmt::format_to(std::back_inserter(line), "gourmet[{}] ", logLevelName(level));
+  return line;
+}
+
+void finishLine(fmt::memory_buffer& line) {
+  line.push_back('\n');
+  const std::string_view text(line.data(), line.size());
+  if (t_sink != nullptr) {
+    t_sink->write(text);
+  } else if (!LogWriter::enqueue(text)) {
+    LogWriter::writeNow(text);
   }
 }
 
+bool admit(LogLevel level, const LogKey& key) {
+  return t_sink == nullptr || t_sink->admit(level, key);
+}
+
+}  // namespace log_detail
 }  // namespace gourmet::core

@@ -101,6 +101,7 @@ void Worker::join() {
 }
 
 void Worker::run() {
+  log_.start(&loop_);  // this thread's lines go through its own queue from here on
   if (listener_ == nullptr) beginStop(false);
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (on_exit_) on_exit_();
@@ -196,6 +197,9 @@ void Worker::unpin(Generation* generation) {
 }
 
 void Worker::retire(Generation* generation) {
+  // The snapshot may be the last reference: its destructor (which can join
+  // the access log's writer) must run on the main thread, not here.
+  publisher_.release(std::move(generation->snapshot));
   generations_.remove_if([generation](const auto& g) { return g.get() == generation; });
 }
 
@@ -277,6 +281,8 @@ void Worker::maybeFinish() {
   finished_ = true;
   takes_handoffs_.store(false);
   takeHandoffs();  // closes what is still queued: it came too late to be served
+  // Pending summaries go out and the timer closes; later lines still queue.
+  log_.stop();
   log(LogLevel::kInfo, "{}", describeWorkerStats(index_, stats_, open_count_, busy_count_));
   idle_.close();
   for (ClientConnection* conn : spare_connections_) conn->destroy();

@@ -40,6 +40,7 @@
 #include "core/snapshot.h"
 #include "core/snapshot_publisher.h"
 #include "core/upstream_pool.h"
+#include "core/worker_log.h"
 #include "core/worker_stats.h"
 
 namespace gourmet::core {
@@ -173,6 +174,7 @@ class Worker {
   ReadBufferPool buffers_;
   Listener* listener_ = nullptr;
   bool running_ = false;
+  WorkerLog log_;  // this thread's log sink (queue to the writer, rate limits)
 
   Generation* current_ = nullptr;
   std::list<std::unique_ptr<Generation>> generations_;

@@ -14,6 +14,7 @@
 #include "core/config_loader.h"
 #include "core/config_yaml_writer.h"
 #include "core/log.h"
+#include "core/log_writer.h"
 #include "core/snapshot_publisher.h"
 #include "core/worker.h"
 #include "proxy/command_line.h"
@@ -162,6 +163,10 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", started.error().message.c_str());
     return started.error().exit_code;
   }
+  // From here on stderr is written by the log writer thread (workers never
+  // block on it), and superseded snapshots come back to this thread to die.
+  core::LogWriter::start();
+  publisher.attach(uv_default_loop());
   for (size_t i = 0; i < reloader.workers(); ++i) {
     workers.push_back(std::make_unique<core::Worker>(static_cast<uint32_t>(i), publisher,
                                                      [&main_loop] { main_loop.workerExited(); }));
@@ -184,11 +189,14 @@ int run(int argc, char** argv) {
   main_loop.run();
   for (auto& worker : workers) worker->join();
   workers.clear();
+  publisher.detach();
   if (!listening) {
     core::log(core::LogLevel::kError, "not every worker could listen; stopped");
+    core::LogWriter::stop();
     return 1;
   }
   core::log(core::LogLevel::kInfo, "stopped");
+  core::LogWriter::stop();  // everything queued is written before exit
   return 0;
 }
 

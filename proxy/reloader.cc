@@ -139,7 +139,7 @@ core::Result<std::shared_ptr<const core::Snapshot>> Reloader::build(Candidate& c
   if (current_ && current_->server.access_log == wanted.access_log) {
     candidate.access_log = access_log_;
   } else if (!wanted.access_log.empty()) {
-    auto opened = core::AccessLog::open(wanted.access_log);
+    auto opened = core::AccessLog::open(wanted.access_log, workers_);  // a ring per worker
     if (!opened) return tl::unexpected(opened.error());
     candidate.access_log = std::move(*opened);
   }

@@ -255,6 +255,13 @@ void GourmetProcess::checkExitStatus() const {
 void GourmetProcess::readStderr(int fd) {
   char buf[4096];
   for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      while (stderr_held_until_ &&
+             cv_.wait_until(lock, *stderr_held_until_) == std::cv_status::no_timeout) {
+      }
+      stderr_held_until_.reset();
+    }
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     std::lock_guard lock(mu_);
@@ -267,6 +274,17 @@ void GourmetProcess::readStderr(int fd) {
     cv_.notify_all();
   }
   ::close(fd);
+}
+
+void GourmetProcess::holdStderr(Millis up_to) {
+  std::lock_guard lock(mu_);
+  stderr_held_until_ = Clock::now() + up_to;
+}
+
+void GourmetProcess::releaseStderr() {
+  std::lock_guard lock(mu_);
+  stderr_held_until_.reset();
+  cv_.notify_all();
 }
 
 std::string GourmetProcess::stderrText() const {

@@ -77,6 +77,12 @@ class GourmetProcess {
   // Until at least `n` complete lines contain `needle`.
   bool waitForStderrLines(std::string_view needle, size_t n, Millis timeout) const;
 
+  // Stops reading gourmet's stderr (after the read in progress, if any)
+  // until releaseStderr() or for at most `up_to`, so the pipe fills the way
+  // a stuck journald's would.
+  void holdStderr(Millis up_to);
+  void releaseStderr();
+
   // Replaces the config file (atomically: a reload never reads half of it).
   void rewriteConfig(std::string_view content) const;
   // Sends SIGHUP and returns the line that tells how that reload ended
@@ -119,6 +125,7 @@ class GourmetProcess {
   mutable std::condition_variable cv_;
   std::string stderr_;
   bool stderr_closed_ = false;
+  std::optional<Clock::time_point> stderr_held_until_;
 };
 
 // The config the tests build on (see the behaviour spec): one listener on

@@ -1,8 +1,11 @@
 #include "core/access_log.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -52,8 +55,9 @@ class AccessLogTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<AccessLog> openLog(const fs::path& path,
-                                     size_t bound = AccessLog::kDefaultMaxBufferedBytes) {
-    auto log = AccessLog::open(path.string(), bound);
+                                     size_t bound = AccessLog::kDefaultMaxBufferedBytes,
+                                     size_t producers = 1) {
+    auto log = AccessLog::open(path.string(), producers, bound);
     EXPECT_TRUE(log) << log.error().message;
     return log ? std::move(*log) : nullptr;
   }
@@ -112,7 +116,7 @@ TEST(AccessLogFormat, EscapesWhatCouldForgeALineOrAField) {
 
 TEST_F(AccessLogTest, OpenNamesThePathAndTheReason) {
   const fs::path path = dir_ / "missing" / "access.log";
-  auto log = AccessLog::open(path.string());
+  auto log = AccessLog::open(path.string(), 1);
   ASSERT_FALSE(log);
   EXPECT_EQ(log.error().message,
             "cannot open access log '" + path.string() + "': No such file or directory");
@@ -123,7 +127,7 @@ TEST_F(AccessLogTest, AppendsToAnExistingFile) {
   std::ofstream(path) << "earlier\n";
   auto log = openLog(path);
   ASSERT_TRUE(log);
-  log->write("later");
+  log->write(0, "later");
   log->flush();
   EXPECT_EQ(readFile(path), "earlier\nlater\n");
   log->flush();  // nothing pending: returns at once
@@ -133,8 +137,8 @@ TEST_F(AccessLogTest, DestructorWritesWhatIsBuffered) {
   const fs::path path = dir_ / "access.log";
   auto log = openLog(path);
   ASSERT_TRUE(log);
-  log->write("one");
-  log->write("two");
+  log->write(0, "one");
+  log->write(0, "two");
   log.reset();
   EXPECT_EQ(readFile(path), "one\ntwo\n");
 }
@@ -143,7 +147,7 @@ TEST_F(AccessLogTest, LinesFromManyThreadsAllArriveIntact) {
   constexpr int kThreads = 4;
   constexpr int kLinesPerThread = 10'000;
   const fs::path path = dir_ / "access.log";
-  auto log = openLog(path);
+  auto log = openLog(path, AccessLog::kDefaultMaxBufferedBytes, kThreads);
   ASSERT_TRUE(log);
 
   auto entryFor = [](const std::string& target) {
@@ -163,7 +167,7 @@ TEST_F(AccessLogTest, LinesFromManyThreadsAllArriveIntact) {
       std::string line;
       for (int i = 0; i < kLinesPerThread; ++i) {
         formatAccessLogLine(entryFor(fmt::format("/t/{}/i/{}", t, i)), line);
-        log->write(line);
+        log->write(t, line);
       }
     });
   }
@@ -175,6 +179,7 @@ TEST_F(AccessLogTest, LinesFromManyThreadsAllArriveIntact) {
   const std::vector<std::string> lines = linesOf(readFile(path));
   ASSERT_EQ(lines.size(), size_t{kThreads * kLinesPerThread});
   std::set<std::pair<int, int>> seen;
+  std::vector<int> last(kThreads, -1);
   for (const std::string& line : lines) {
     int t = -1, i = -1;
     const size_t at = line.find("\"GET /t/");
@@ -184,6 +189,8 @@ TEST_F(AccessLogTest, LinesFromManyThreadsAllArriveIntact) {
     formatAccessLogLine(entryFor(fmt::format("/t/{}/i/{}", t, i)), expected);
     ASSERT_EQ(line, expected);
     ASSERT_TRUE(seen.emplace(t, i).second) << "twice: " << line;
+    ASSERT_GT(i, last[t]) << "out of order within producer " << t << ": " << line;
+    last[t] = i;
   }
 }
 
@@ -192,14 +199,14 @@ TEST_F(AccessLogTest, ReopenAfterRenameWritesToTheNewFile) {
   const fs::path rotated = dir_ / "access.log.1";
   auto log = openLog(path);
   ASSERT_TRUE(log);
-  log->write("before");
+  log->write(0, "before");
   log->flush();
   fs::rename(path, rotated);
-  log->write("still to the renamed file");
+  log->write(0, "still to the renamed file");
   log->flush();
 
   ASSERT_TRUE(log->reopen());
-  log->write("after");
+  log->write(0, "after");
   log->flush();
   EXPECT_EQ(readFile(rotated), "before\nstill to the renamed file\n");
   EXPECT_EQ(readFile(path), "after\n");
@@ -216,7 +223,7 @@ TEST_F(AccessLogTest, FailedReopenKeepsTheOldFile) {
   ASSERT_FALSE(reopened);
   EXPECT_EQ(reopened.error().message,
             "cannot open access log '" + path.string() + "': No such file or directory");
-  log->write("kept");
+  log->write(0, "kept");
   log->flush();
   EXPECT_EQ(readFile(dir_ / "moved" / "access.log"), "kept\n");
 }
@@ -225,9 +232,9 @@ TEST_F(AccessLogTest, DropsAndCountsALineThatWouldPassTheBound) {
   const fs::path path = dir_ / "access.log";
   auto log = openLog(path, /*bound=*/32);
   ASSERT_TRUE(log);
-  log->write("short");               // 6 bytes: fits
-  log->write(std::string(40, 'x'));  // 41 bytes: over the bound whatever is buffered
-  log->write("short");               // at most 12 bytes buffered: fits
+  log->write(0, "short");               // 6 bytes: fits
+  log->write(0, std::string(40, 'x'));  // 41 bytes: over the bound whatever is buffered
+  log->write(0, "short");               // at most 12 bytes buffered: fits
   log->flush();
   EXPECT_EQ(log->dropped(), 1u);
   EXPECT_EQ(readFile(path), "short\nshort\n");
@@ -242,11 +249,87 @@ TEST_F(AccessLogTest, EveryLineIsEitherWrittenOrCountedAsDropped) {
   auto log = openLog(path, /*bound=*/1024);
   ASSERT_TRUE(log);
   const std::string line(49, 'l');
-  for (int i = 0; i < kLines; ++i) log->write(line);
+  for (int i = 0; i < kLines; ++i) log->write(0, line);
   log->flush();
   const size_t written = linesOf(readFile(path)).size();
   EXPECT_GT(log->dropped(), 0u);
   EXPECT_EQ(written + log->dropped(), size_t{kLines});
+}
+
+TEST_F(AccessLogTest, NothingIsLostWhileEachProducerStaysUnderItsBound) {
+  // Each producer writes less than its ring holds: whatever the writer
+  // does meanwhile, no line can be dropped.
+  constexpr int kProducers = 8;
+  constexpr int kLines = 300;  // 300 * 20 bytes < 8 KiB
+  const fs::path path = dir_ / "access.log";
+  auto log = openLog(path, /*bound=*/8 << 10, kProducers);
+  ASSERT_TRUE(log);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kProducers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLines; ++i) log->write(t, fmt::format("p{:02} line {:06}", t, i));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  log->flush();
+  EXPECT_EQ(log->dropped(), 0u);
+  std::vector<int> next(kProducers, 0);
+  const std::vector<std::string> lines = linesOf(readFile(path));
+  ASSERT_EQ(lines.size(), size_t{kProducers * kLines});
+  for (const std::string& line : lines) {
+    int t = -1, i = -1;
+    ASSERT_EQ(std::sscanf(line.c_str(), "p%d line %d", &t, &i), 2) << line;
+    ASSERT_EQ(i, next[t]) << "producer " << t << " out of order or lost: " << line;
+    ++next[t];
+  }
+}
+
+TEST_F(AccessLogTest, ProducersBehindAStuckFileDropAndCountWithinTheirBound) {
+  // The log is a FIFO that nobody reads until the producers are done: once
+  // the pipe and the rings are full, every further line must be dropped and
+  // counted, and each producer's memory stays within its bound.
+  constexpr int kProducers = 4;
+  constexpr int kLines = 2000;
+  constexpr size_t kBound = 4 << 10;
+  const fs::path path = dir_ / "access.fifo";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  const int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  auto log = openLog(path, kBound, kProducers);
+  ASSERT_TRUE(log);
+  const int pipe_bytes = ::fcntl(reader, F_GETPIPE_SZ);
+  ASSERT_GT(pipe_bytes, 0);
+  const std::string line(49, 'l');  // 50 bytes with its '\n'
+  ASSERT_GT(size_t{kProducers} * kLines * 50, size_t(pipe_bytes) + kProducers * kBound);
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kProducers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLines; ++i) log->write(t, line);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const uint64_t dropped_while_stuck = log->dropped();
+
+  // Drain the pipe so the writer can finish; count what arrived.
+  ::fcntl(reader, F_SETFL, 0);  // blocking reads from here on
+  size_t received = 0;
+  std::thread drain([&] {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(reader, buf, sizeof buf)) > 0;) {
+      received += static_cast<size_t>(std::count(buf, buf + n, '\n'));
+    }
+  });
+  log->flush();
+  const uint64_t dropped = log->dropped();
+  log.reset();  // closes the write end: the reader sees the end
+  drain.join();
+  ::close(reader);
+
+  EXPECT_EQ(dropped, dropped_while_stuck) << "nothing was dropped once the pipe drained";
+  EXPECT_GE(dropped + 1,
+            size_t{kProducers} * kLines - (size_t(pipe_bytes) + kProducers * kBound) / line.size());
+  EXPECT_EQ(received + dropped, size_t{kProducers} * kLines);
 }
 
 }  // namespace

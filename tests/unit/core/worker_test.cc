@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -197,6 +198,9 @@ class WorkerTest : public ::testing::Test {
     worker_->start();
   }
 
+  // What the main thread's loop does when a worker hands a snapshot back.
+  void dropReleased() { publisher_.dropReleased(); }
+
   std::string get(int fd, const std::string& path) {
     std::string request = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
     ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
@@ -226,7 +230,8 @@ TEST_F(WorkerTest, SupersededSnapshotLivesUntilItsLastRequestEnds) {
 
   origin.release();
   EXPECT_EQ(readResponse(client), "held");
-  EXPECT_TRUE(waitFor([&] { return first_weak.expired(); })) << "version 1 outlived its request";
+  EXPECT_TRUE(waitFor([&] { return dropReleased(), first_weak.expired(); }))
+      << "version 1 outlived its request";
   ::close(client);
 }
 
@@ -237,7 +242,53 @@ TEST_F(WorkerTest, IdleSnapshotIsFreedAtOnceOnReload) {
   startWorker(std::move(first));
   publisher_.publish(snapshot({origin.port()}, 2));
   ASSERT_TRUE(waitFor([&] { return worker_->version() == 2; }));
-  EXPECT_TRUE(waitFor([&] { return first_weak.expired(); }));
+  EXPECT_TRUE(waitFor([&] { return dropReleased(), first_weak.expired(); }));
+}
+
+TEST_F(WorkerTest, LastReferenceToASupersededSnapshotIsDroppedOnTheMainThread) {
+  // The test thread plays the main thread. The snapshot's deleter records
+  // the thread that ran ~Snapshot.
+  Origin origin("held", /*hold=*/true);
+  std::mutex mutex;
+  std::optional<std::thread::id> destroyed_on;
+  const size_t live_before = liveSnapshots();
+  std::shared_ptr<const Snapshot> first;
+  {
+    std::shared_ptr<const Snapshot> built = snapshot({origin.port()}, 1);
+    const Snapshot* raw = built.get();
+    first =
+        std::shared_ptr<const Snapshot>(raw, [&, keep = std::move(built)](const Snapshot*) mutable {
+          std::lock_guard lock(mutex);
+          destroyed_on = std::this_thread::get_id();
+          keep.reset();
+        });
+  }
+  std::weak_ptr<const Snapshot> first_weak = first;
+  startWorker(std::move(first));
+
+  int client = connectLoopback(listeners_->port());
+  std::string request = "GET /slow HTTP/1.1\r\nHost: test\r\n\r\n";
+  ::send(client, request.data(), request.size(), MSG_NOSIGNAL);
+  ASSERT_TRUE(waitFor([&] { return origin.requests() == 1; }));
+  publisher_.publish(snapshot({origin.port()}, 2));
+  ASSERT_TRUE(waitFor([&] { return worker_->version() == 2; }));
+  EXPECT_EQ(publisher_.releasedPending(), 0u) << "the request in flight still pins version 1";
+
+  origin.release();
+  EXPECT_EQ(readResponse(client), "held");
+  // The worker is done with version 1 and handed its reference back: the
+  // snapshot lives on until this thread drops it.
+  ASSERT_TRUE(waitFor([&] { return publisher_.releasedPending() == 1; }));
+  EXPECT_FALSE(first_weak.expired());
+  EXPECT_EQ(liveSnapshots(), live_before + 2);
+  EXPECT_EQ(publisher_.dropReleased(), 1u);
+  EXPECT_TRUE(first_weak.expired());
+  EXPECT_EQ(liveSnapshots(), live_before + 1);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(destroyed_on, std::this_thread::get_id());
+  }
+  ::close(client);
 }
 
 TEST_F(WorkerTest, RoundRobinPositionSurvivesReloadOfOtherParts) {

@@ -72,6 +72,8 @@ struct Snapshot {
   Millis client_body_timeout{30000};
   ClientLimits limits;
   AcceptBalance accept_balance = AcceptBalance::kKernel;
+  bool merge_slashes = true;  // routing merges runs of '/' (server.merge_slashes)
+  ForwardedFor x_forwarded_for = ForwardedFor::kAppend;
 
   Snapshot();
   ~Snapshot();

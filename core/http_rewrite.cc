@@ -23,22 +23,30 @@ enum class HeaderKind : uint8_t {
 HeaderKind classify(std::string_view name) {
   auto is = [&](std::string_view lower) { return equalsIgnoreCase(name, lower); };
   switch (name.size()) {
-    case 2: return is("te") ? HeaderKind::kHopByHop : HeaderKind::kOther;
-    case 3: return is("via") ? HeaderKind::kVia : HeaderKind::kOther;
-    case 4: return is("host") ? HeaderKind::kHost : HeaderKind::kOther;
-    case 6: return is("expect") ? HeaderKind::kExpect : HeaderKind::kOther;
-    case 7: return is("trailer") || is("upgrade") ? HeaderKind::kHopByHop : HeaderKind::kOther;
+    case 2:
+      return is("te") ? HeaderKind::kHopByHop : HeaderKind::kOther;
+    case 3:
+      return is("via") ? HeaderKind::kVia : HeaderKind::kOther;
+    case 4:
+      return is("host") ? HeaderKind::kHost : HeaderKind::kOther;
+    case 6:
+      return is("expect") ? HeaderKind::kExpect : HeaderKind::kOther;
+    case 7:
+      return is("trailer") || is("upgrade") ? HeaderKind::kHopByHop : HeaderKind::kOther;
     case 10:
       return is("connection") || is("keep-alive") ? HeaderKind::kHopByHop : HeaderKind::kOther;
-    case 14: return is("content-length") ? HeaderKind::kContentLength : HeaderKind::kOther;
-    case 15: return is("x-forwarded-for") ? HeaderKind::kXForwardedFor : HeaderKind::kOther;
+    case 14:
+      return is("content-length") ? HeaderKind::kContentLength : HeaderKind::kOther;
+    case 15:
+      return is("x-forwarded-for") ? HeaderKind::kXForwardedFor : HeaderKind::kOther;
     case 16:
       if (is("proxy-connection")) return HeaderKind::kHopByHop;
       return is("x-forwarded-host") ? HeaderKind::kXForwardedHost : HeaderKind::kOther;
     case 17:
       if (is("transfer-encoding")) return HeaderKind::kHopByHop;
       return is("x-forwarded-proto") ? HeaderKind::kXForwardedProto : HeaderKind::kOther;
-    default: return HeaderKind::kOther;
+    default:
+      return HeaderKind::kOther;
   }
 }
 
@@ -50,8 +58,10 @@ class ConnectionTokens {
     for (size_t i = 0; i < head.size(); ++i) {
       if (head.name(i).size() != 10 || !equalsIgnoreCase(head.name(i), "connection")) continue;
       forEachToken(head.value(i), [&](std::string_view token) {
-        if (count_ < tokens_.size()) tokens_[count_++] = token;
-        else overflow_ = true;
+        if (count_ < tokens_.size())
+          tokens_[count_++] = token;
+        else
+          overflow_ = true;
       });
     }
   }
@@ -83,8 +93,8 @@ void appendNumber(std::string& out, uint64_t value) {
 
 // Appends `addition` to every existing value of a list header (joined with
 // ", "), so the proxy adds its element without dropping earlier hops.
-void appendListHeader(const MessageHead& head, HeaderKind kind, bool present,
-                      std::string_view name, std::string_view addition, std::string& out) {
+void appendListHeader(const MessageHead& head, HeaderKind kind, bool present, std::string_view name,
+                      std::string_view addition, std::string& out) {
   out.append(name);
   out.append(": ");
   for (size_t i = 0; present && i < head.size(); ++i) {
@@ -117,14 +127,19 @@ void writeUpstreamRequestHead(const MessageHead& client, const UpstreamRequest& 
       case HeaderKind::kOther:
         if (!connection.names(name, client)) appendHeader(out, name, client.value(i));
         break;
-      case HeaderKind::kXForwardedFor: has_xff = true; break;
-      case HeaderKind::kVia: has_via = true; break;
-      default: break;  // hop-by-hop, or rewritten below
+      case HeaderKind::kXForwardedFor:
+        has_xff = true;
+        break;
+      case HeaderKind::kVia:
+        has_via = true;
+        break;
+      default:
+        break;  // hop-by-hop, or rewritten below
     }
   }
-  appendListHeader(client, HeaderKind::kXForwardedFor, has_xff, "X-Forwarded-For",
-                   request.client_ip, out);
-  appendHeader(out, "X-Forwarded-Proto", "http");
+  appendListHeader(client, HeaderKind::kXForwardedFor, has_xff && !request.replace_forwarded_for,
+                   "X-Forwarded-For", request.client_ip, out);
+  appendHeader(out, "X-Forwarded-Proto", request.proto);
   if (!request.host.empty()) appendHeader(out, "X-Forwarded-Host", request.host);
   appendListHeader(client, HeaderKind::kVia, has_via, "Via",
                    request.client_http10 ? "1.0 gourmet" : "1.1 gourmet", out);
@@ -153,8 +168,11 @@ void writeDownstreamResponseHead(const MessageHead& upstream, const DownstreamRe
   for (size_t i = 0; i < upstream.size(); ++i) {
     std::string_view name = upstream.name(i);
     switch (classify(name)) {
-      case HeaderKind::kHopByHop: break;
-      case HeaderKind::kVia: has_via = true; break;
+      case HeaderKind::kHopByHop:
+        break;
+      case HeaderKind::kVia:
+        has_via = true;
+        break;
       case HeaderKind::kContentLength:
         if (!rewrite_length) appendHeader(out, name, upstream.value(i));
         break;

@@ -110,6 +110,7 @@ class ClientConnection final : public OutQueue::Owner,
   size_t server_index_ = 0;
   UpstreamConnection* upstream_ = nullptr;
   std::string upstream_head_;  // kept to replay the request on a fresh connection
+  std::string request_path_;   // normalised: what routing and rewrites see
   std::string forwarded_path_;
   std::string route_scratch_;
   uint64_t body_forwarded_ = 0;

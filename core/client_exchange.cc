@@ -8,6 +8,7 @@
 #include "core/error_page.h"
 #include "core/log.h"
 #include "core/request_framing.h"
+#include "core/request_path.h"
 #include "core/request_target.h"
 
 namespace gourmet::core {
@@ -68,12 +69,19 @@ int ClientConnection::startExchange() {
                   (request_body_ == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   generation_ = worker_.pin();
-  const Route* route = generation_->snapshot->router.match(target.host, target.path,
-                                                           forwarded_path_, route_scratch_);
+  const Snapshot& snapshot = *generation_->snapshot;
+  if (normalizeRequestPath(target.path, snapshot.merge_slashes, request_path_) != PathStatus::kOk) {
+    respondLocally(400, "bad_request_target", true);
+    return HPE_PAUSED;
+  }
+  const Route* route =
+      snapshot.router.match(target.host, request_path_, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
   }
+  // Routing saw the normalised path; without a rewrite the origin gets the path as sent.
+  if (!route->rewrite && !route->rewrite_to_last_group) forwarded_path_.assign(target.path);
   max_body_size_ = route->max_body_size.value_or(generation_->snapshot->limits.max_body_size);
   if (max_body_size_ != 0 && request_body_ == BodyFraming::kContentLength &&
       parser_.contentLength() > max_body_size_) {
@@ -82,7 +90,7 @@ int ClientConnection::startExchange() {
   }
   cluster_ = &generation_->clusters[route->cluster];
   balancers::PickContext pick{.now_ms = started_ms_};
-  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, target.path)) {
+  if (auto key = hashKeyOf(cluster_->cluster->hash_key, request_, client_ip_, request_path_)) {
     pick.hash = balancers::hashKey(*key);
     pick.has_hash = true;
   }
@@ -103,6 +111,8 @@ int ClientConnection::startExchange() {
       .query = target.query,
       .host = target.host,
       .client_ip = client_ip_,
+      .proto = snapshot.services.listeners->scheme(),
+      .replace_forwarded_for = snapshot.x_forwarded_for == ForwardedFor::kReplace,
       .client_http10 = http10_,
       .body = request_body_,
       .content_length = parser_.contentLength(),

@@ -38,11 +38,13 @@ Result<HashKeySource> HashKeySource::parse(std::string_view text) {
   } else if (text.starts_with("header:") && text.size() > 7) {
     source.kind = Kind::kHeader;
     source.name = text.substr(7);
+    source.header = classifyHeaderName(source.name);
   } else if (text.starts_with("cookie:") && text.size() > 7) {
     source.kind = Kind::kCookie;
     source.name = text.substr(7);
   } else {
-    return fail(fmt::format("hash_on '{}' must be client_ip, path, header:NAME or cookie:NAME", text));
+    return fail(
+        fmt::format("hash_on '{}' must be client_ip, path, header:NAME or cookie:NAME", text));
   }
   return source;
 }
@@ -50,16 +52,22 @@ Result<HashKeySource> HashKeySource::parse(std::string_view text) {
 std::optional<std::string_view> hashKeyOf(const HashKeySource& source, const MessageHead& request,
                                           std::string_view client_ip, std::string_view path) {
   switch (source.kind) {
-    case HashKeySource::Kind::kNone: return std::nullopt;
-    case HashKeySource::Kind::kClientIp: return client_ip;
-    case HashKeySource::Kind::kPath: return path;
-    case HashKeySource::Kind::kHeader: return request.find(source.name);
-    case HashKeySource::Kind::kCookie:
-      for (size_t i = 0; i < request.size(); ++i) {
-        if (!equalsIgnoreCase(request.name(i), "cookie")) continue;
-        if (auto value = findCookie(request.value(i), source.name)) return value;
-      }
+    case HashKeySource::Kind::kNone:
       return std::nullopt;
+    case HashKeySource::Kind::kClientIp:
+      return client_ip;
+    case HashKeySource::Kind::kPath:
+      return path;
+    case HashKeySource::Kind::kHeader:
+      return source.header != HeaderName::kOther ? request.find(source.header)
+                                                 : request.find(source.name);
+    case HashKeySource::Kind::kCookie: {
+      std::optional<std::string_view> found;
+      request.forEach(HeaderName::kCookie, [&](size_t i) {
+        if (!found) found = findCookie(request.value(i), source.name);
+      });
+      return found;
+    }
   }
   return std::nullopt;
 }

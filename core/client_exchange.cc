@@ -39,19 +39,20 @@ int ClientConnection::startExchange() {
     respondLocally(framing.status, framing.reason, true);
     return HPE_PAUSED;
   }
-  size_t hosts = request_.count("host");
+  size_t hosts = request_.count(HeaderName::kHost);
   if (hosts > 1 || (hosts == 0 && !http10_)) {
     respondLocally(400, hosts == 0 ? "missing_host" : "duplicate_host", true);
     return HPE_PAUSED;
   }
   RequestTarget target;
-  if (!parseRequestTarget(request_.target(), request_.find("host").value_or(""), target) ||
+  if (!parseRequestTarget(request_.target(), request_.find(HeaderName::kHost).value_or(""),
+                          target) ||
       (target.path == "*" && parser_.method() != HTTP_OPTIONS) || !validHost(target.host)) {
     respondLocally(400, "bad_request_target", true);
     return HPE_PAUSED;
   }
   bool expects_continue = false;
-  if (auto expect = request_.find("expect")) {
+  if (auto expect = request_.find(HeaderName::kExpect)) {
     if (!equalsIgnoreCase(*expect, "100-continue")) {
       respondLocally(417, "unsupported_expect", true);
       return HPE_PAUSED;
@@ -184,7 +185,7 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   ErrorResponse page{
       .status = status,
       .reason = reason,
-      .json = acceptsJson(request_.find("accept").value_or("")),
+      .json = acceptsJson(request_.find(HeaderName::kAccept).value_or("")),
       .keep_alive = keep_alive_,
       .head_request = head_request_,
   };

@@ -94,13 +94,22 @@ class MessageHead {
   // one) these read the table built while parsing; other names are compared
   // only with the fields of no known name.
   // First value of the named header (case-insensitive).
-  std::optional<std::string_view> find(HeaderName name) const;
+  std::optional<std::string_view> find(HeaderName name) const {
+    size_t i = first(name);
+    if (i == fields_.size()) return std::nullopt;
+    return value(i);
+  }
   std::optional<std::string_view> find(std::string_view name) const;
-  size_t count(HeaderName name) const;
+  // (kOther's bit is never set: those fields are not in the table.)
+  size_t count(HeaderName name) const {
+    return (present_ & bit(name)) == 0 ? 0 : known_[static_cast<size_t>(name)].count;
+  }
   size_t count(std::string_view name) const;
   // Index of the first field called `name`, or size() when there is none.
   // The next ones follow it: scan on from there for count(name) fields.
-  size_t first(HeaderName name) const;
+  size_t first(HeaderName name) const {
+    return (present_ & bit(name)) == 0 ? fields_.size() : known_[static_cast<size_t>(name)].first;
+  }
   // Whether `token` appears in any `Connection` header.
   bool connectionHas(std::string_view token) const;
 

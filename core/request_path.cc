@@ -40,11 +40,26 @@ size_t appendSegment(std::string_view path, size_t begin, std::string& out) {
   return i;
 }
 
+// The common case, checked in one pass: nothing to decode, no segment that
+// may be a dot segment, no slashes to merge. Such a path is its own normal
+// form. (A "/." that starts an ordinary name, "/.well-known", takes the
+// long way; it gives the same answer.)
+bool alreadyNormal(std::string_view path, bool merge_slashes) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%') return false;
+    if (path[i] == '/' && i + 1 < path.size() &&
+        (path[i + 1] == '.' || (merge_slashes && path[i + 1] == '/'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 PathStatus normalizeRequestPath(std::string_view path, bool merge_slashes, std::string& out) {
   out.clear();
-  if (path.empty() || path[0] != '/') {
+  if (path.empty() || path[0] != '/' || alreadyNormal(path, merge_slashes)) {
     out.append(path);
     return PathStatus::kOk;
   }

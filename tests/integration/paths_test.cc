@@ -89,6 +89,26 @@ TEST_F(PathsTest, AnEscapedPathRoutesByWhatItNormalisesTo) {
   EXPECT_EQ(origin_->requestCount(), 0u);
 }
 
+// Gourmet's TOML rules (`match: gourmet`: the regex sees Host + path, the
+// forwarded path is "/" + the last group) take the normalised path too.
+TEST_F(PathsTest, HostAndPathLocationsSeeTheNormalisedPath) {
+  origin_ = std::make_unique<TestOrigin>(
+      [](const Request& r) { return Reply::text(200, "OK", "static " + r.target); });
+  ConfigSpec spec;
+  spec.locations = {location("^test\\.local/public/(.*)", "static")};
+  spec.upstreams = {UpstreamSpec{.name = "static", .servers = {{origin_->address(), 1}}}};
+  std::string yaml = spec.yaml();
+  const std::string line = "      upstream: static\n";
+  ASSERT_NE(yaml.find(line), std::string::npos) << yaml;
+  yaml.insert(yaml.find(line) + line.size(), "      match: gourmet\n");
+  ASSERT_NO_FATAL_FAILURE(startGourmet(yaml));
+  EXPECT_EQ(get("/public/a/./b"), "200 static /a/b");
+  EXPECT_EQ(get("/public//a/%62"), "200 static /a/b");
+  EXPECT_EQ(get("/public/../admin"), "404");
+  EXPECT_EQ(get("/public/%2e%2e/admin"), "404");
+  EXPECT_EQ(origin_->requestCount(), 2u);
+}
+
 TEST_F(PathsTest, ClimbingAboveTheRootIsABadRequestTarget) {
   TempDir logs;
   const std::string log_path = (logs.path() / "access.log").string();

@@ -46,7 +46,8 @@ void ClientConnection::recycle() {
   // Everyday heads and pages fit in 4 KiB; a connection that met a larger
   // one does not keep the memory for the next socket.
   constexpr size_t kKeep = 4096;
-  for (std::string* buffer : {&pending_input_, &scratch_, &upstream_head_, &forwarded_path_}) {
+  for (std::string* buffer :
+       {&pending_input_, &scratch_, &upstream_head_, &request_path_, &forwarded_path_}) {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
   out_.shrink();

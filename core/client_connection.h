@@ -133,6 +133,7 @@ class ClientConnection final : public OutQueue::Owner,
   ClientExchangeState ex_;  // the request being answered; reset by beginExchange()
   UpstreamConnection* upstream_ = nullptr;
   std::string upstream_head_;  // kept to replay the request on a fresh connection
+  std::string request_path_;   // normalised: what routing and rewrites see
   std::string forwarded_path_;
   std::string route_scratch_;
 

@@ -8,6 +8,7 @@
 #include "core/error_page.h"
 #include "core/log.h"
 #include "core/request_framing.h"
+#include "core/request_path.h"
 #include "core/request_target.h"
 
 namespace gourmet::core {
@@ -62,19 +63,20 @@ int ClientConnection::startExchange() {
     respondLocally(framing.status, framing.reason, true);
     return HPE_PAUSED;
   }
-  size_t hosts = request_.count("host");
+  size_t hosts = request_.count(HeaderName::kHost);
   if (hosts > 1 || (hosts == 0 && !ex_.http10)) {
     respondLocally(400, hosts == 0 ? "missing_host" : "duplicate_host", true);
     return HPE_PAUSED;
   }
   RequestTarget target;
-  if (!parseRequestTarget(request_.target(), request_.find("host").value_or(""), target) ||
+  if (!parseRequestTarget(request_.target(), request_.find(HeaderName::kHost).value_or(""),
+                          target) ||
       (target.path == "*" && parser_.method() != HTTP_OPTIONS) || !validHost(target.host)) {
     respondLocally(400, "bad_request_target", true);
     return HPE_PAUSED;
   }
   bool expects_continue = false;
-  if (auto expect = request_.find("expect")) {
+  if (auto expect = request_.find(HeaderName::kExpect)) {
     if (!equalsIgnoreCase(*expect, "100-continue")) {
       respondLocally(417, "unsupported_expect", true);
       return HPE_PAUSED;
@@ -91,13 +93,20 @@ int ClientConnection::startExchange() {
                   (ex_.request_body == BodyFraming::kContentLength && parser_.contentLength() > 0);
 
   ex_.generation = worker_.pin();
+  const Snapshot& snapshot = *ex_.generation->snapshot;
+  if (normalizeRequestPath(target.path, snapshot.merge_slashes, request_path_) != PathStatus::kOk) {
+    respondLocally(400, "bad_request_target", true);
+    return HPE_PAUSED;
+  }
   const Route* route =
-      ex_.generation->router.match(target.host, target.path, forwarded_path_, route_scratch_);
+      ex_.generation->router.match(target.host, request_path_, forwarded_path_, route_scratch_);
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
   }
-  ex_.max_body_size = route->max_body_size.value_or(ex_.generation->snapshot->limits.max_body_size);
+  // Routing saw the normalised path; without a rewrite the origin gets the path as sent.
+  if (!route->rewrite && !route->rewrite_to_last_group) forwarded_path_.assign(target.path);
+  ex_.max_body_size = route->max_body_size.value_or(snapshot.limits.max_body_size);
   if (ex_.max_body_size != 0 && ex_.request_body == BodyFraming::kContentLength &&
       parser_.contentLength() > ex_.max_body_size) {
     respondLocally(413, "body_too_large", true);
@@ -105,7 +114,7 @@ int ClientConnection::startExchange() {
   }
   Generation::ClusterState* cluster = &ex_.generation->clusters[route->cluster];
   balancers::PickContext pick{.now_ms = ex_.started_ms};
-  if (auto key = hashKeyOf(cluster->cluster->hash_key, request_, client_ip_, target.path)) {
+  if (auto key = hashKeyOf(cluster->cluster->hash_key, request_, client_ip_, request_path_)) {
     pick.hash = balancers::hashKey(*key);
     pick.has_hash = true;
   }
@@ -126,6 +135,8 @@ int ClientConnection::startExchange() {
       .query = target.query,
       .host = target.host,
       .client_ip = client_ip_,
+      .proto = snapshot.services.listeners->scheme(),
+      .replace_forwarded_for = snapshot.x_forwarded_for == ForwardedFor::kReplace,
       .client_http10 = ex_.http10,
       .body = ex_.request_body,
       .content_length = parser_.contentLength(),
@@ -201,7 +212,7 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
   ErrorResponse page{
       .status = status,
       .reason = reason,
-      .json = acceptsJson(request_.find("accept").value_or("")),
+      .json = acceptsJson(request_.find(HeaderName::kAccept).value_or("")),
       .keep_alive = ex_.keep_alive,
       .head_request = ex_.head_request,
   };

@@ -169,6 +169,10 @@ std::string_view acceptBalanceName(AcceptBalance balance) {
   return balance == AcceptBalance::kLeastLoaded ? "least_loaded" : "kernel";
 }
 
+std::string_view forwardedForName(ForwardedFor mode) {
+  return mode == ForwardedFor::kReplace ? "replace" : "append";
+}
+
 std::string SourcePos::prefix() const {
   if (line <= 0) return file.empty() ? std::string() : fmt::format("{}: ", file);
   return fmt::format("{}:{}:{}: ", file, line, column);

@@ -109,6 +109,12 @@ struct ServerLimits {
 enum class AcceptBalance { kKernel, kLeastLoaded };
 std::string_view acceptBalanceName(AcceptBalance balance);
 
+// The X-Forwarded-For an upstream gets. kAppend: the client's header with the
+// client's address appended (nginx's $proxy_add_x_forwarded_for). kReplace:
+// the client's address alone, for an edge that trusts nothing a client claims.
+enum class ForwardedFor { kAppend, kReplace };
+std::string_view forwardedForName(ForwardedFor mode);
+
 struct ServerSection {
   std::string address = "0.0.0.0";
   uint16_t port = 8080;
@@ -126,6 +132,9 @@ struct ServerSection {
   // On SIGTERM/SIGINT, requests in flight get this long before their
   // connections are closed.
   Millis drain_timeout{15000};
+  // Routing sees runs of '/' in the path as one (nginx's merge_slashes).
+  bool merge_slashes = true;
+  ForwardedFor x_forwarded_for = ForwardedFor::kAppend;
   SourcePos pos;
 };
 

@@ -138,7 +138,8 @@ ConfigDiff diffConfigs(const Config& before, const Config& after) {
                        a.client_idle_timeout != b.client_idle_timeout ||
                        a.drain_timeout != b.drain_timeout ||
                        a.client_body_timeout != b.client_body_timeout ||
-                       a.client_send_timeout != b.client_send_timeout || !(a.limits == b.limits);
+                       a.client_send_timeout != b.client_send_timeout || !(a.limits == b.limits) ||
+                       a.merge_slashes != b.merge_slashes || a.x_forwarded_for != b.x_forwarded_for;
   return diff;
 }
 

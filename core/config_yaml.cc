@@ -24,6 +24,8 @@ constexpr std::string_view kServerSectionKeys[] = {"address",
                                                    "client_body_timeout",
                                                    "client_send_timeout",
                                                    "drain_timeout",
+                                                   "merge_slashes",
+                                                   "x_forwarded_for",
                                                    "limits",
                                                    "locations"};
 constexpr std::string_view kLocationKeys[] = {"path",    "location", "upstream",     "http_pass",
@@ -95,6 +97,8 @@ class Loader {
       if (entry.key == "client_send_timeout") {
         done = in_.setPositiveDuration(entry, server.client_send_timeout);
       }
+      if (entry.key == "merge_slashes") done = setBool(entry, server.merge_slashes);
+      if (entry.key == "x_forwarded_for") done = setForwardedFor(entry, server.x_forwarded_for);
       if (entry.key == "limits") done = readLimits(entry, server.limits);
       if (entry.key == "locations") done = readLocations(entry, server.locations);
       if (!done) return tl::unexpected(done.error());
@@ -224,6 +228,43 @@ class Loader {
     return in_.error(
         in_.pos(entry),
         fmt::format("accept_balance must be 'kernel' or 'least_loaded', got '{}'", text));
+  }
+
+  // YAML 1.2's core schema spellings only: "yes"/"on" are YAML 1.1 and
+  // read as strings by most other tools, so they are refused here.
+  Result<void> setBool(const YamlEntry& entry, bool& out) const {
+    const std::string& text = entry.value.Scalar();  // "" for a non-scalar
+    if (entry.value.IsScalar()) {
+      for (std::string_view yes : {"true", "True", "TRUE"}) {
+        if (text == yes) {
+          out = true;
+          return {};
+        }
+      }
+      for (std::string_view no : {"false", "False", "FALSE"}) {
+        if (text == no) {
+          out = false;
+          return {};
+        }
+      }
+    }
+    return in_.error(in_.pos(entry),
+                     fmt::format("{} must be true or false, got {}", entry.key,
+                                 entry.value.IsScalar() ? fmt::format("'{}'", text)
+                                                        : std::string(describeKind(entry.value))));
+  }
+
+  Result<void> setForwardedFor(const YamlEntry& entry, ForwardedFor& out) const {
+    std::string text;
+    if (auto done = in_.setString(entry, text); !done) return done;
+    for (ForwardedFor mode : {ForwardedFor::kAppend, ForwardedFor::kReplace}) {
+      if (text == forwardedForName(mode)) {
+        out = mode;
+        return {};
+      }
+    }
+    return in_.error(in_.pos(entry),
+                     fmt::format("x_forwarded_for must be 'append' or 'replace', got '{}'", text));
   }
 
   // `path`: the regex sees the path; `gourmet`: Gourmet's rules (host+path,

@@ -91,6 +91,12 @@ class Writer {
     changed(2, "drain_timeout", server.drain_timeout, defaults.drain_timeout);
     changed(2, "client_body_timeout", server.client_body_timeout, defaults.client_body_timeout);
     changed(2, "client_send_timeout", server.client_send_timeout, defaults.client_send_timeout);
+    if (server.merge_slashes != defaults.merge_slashes) {
+      key(2, "merge_slashes", server.merge_slashes ? "true" : "false");
+    }
+    if (server.x_forwarded_for != defaults.x_forwarded_for) {
+      key(2, "x_forwarded_for", std::string(forwardedForName(server.x_forwarded_for)));
+    }
     writeLimits(server.limits);
     line(2, server.locations.empty() ? "locations: []" : "locations:");
     for (const LocationConfig& location : server.locations) {

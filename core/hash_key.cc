@@ -38,6 +38,7 @@ Result<HashKeySource> HashKeySource::parse(std::string_view text) {
   } else if (text.starts_with("header:") && text.size() > 7) {
     source.kind = Kind::kHeader;
     source.name = text.substr(7);
+    source.header = classifyHeaderName(source.name);
   } else if (text.starts_with("cookie:") && text.size() > 7) {
     source.kind = Kind::kCookie;
     source.name = text.substr(7);
@@ -58,13 +59,15 @@ std::optional<std::string_view> hashKeyOf(const HashKeySource& source, const Mes
     case HashKeySource::Kind::kPath:
       return path;
     case HashKeySource::Kind::kHeader:
-      return request.find(source.name);
-    case HashKeySource::Kind::kCookie:
-      for (size_t i = 0; i < request.size(); ++i) {
-        if (!equalsIgnoreCase(request.name(i), "cookie")) continue;
-        if (auto value = findCookie(request.value(i), source.name)) return value;
-      }
-      return std::nullopt;
+      return source.header != HeaderName::kOther ? request.find(source.header)
+                                                 : request.find(source.name);
+    case HashKeySource::Kind::kCookie: {
+      std::optional<std::string_view> found;
+      request.forEach(HeaderName::kCookie, [&](size_t i) {
+        if (!found) found = findCookie(request.value(i), source.name);
+      });
+      return found;
+    }
   }
   return std::nullopt;
 }

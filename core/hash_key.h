@@ -16,7 +16,8 @@ namespace gourmet::core {
 struct HashKeySource {
   enum class Kind { kNone, kClientIp, kPath, kHeader, kCookie };
   Kind kind = Kind::kNone;
-  std::string name;  // header or cookie name
+  std::string name;                        // header or cookie name
+  HeaderName header = HeaderName::kOther;  // `name` classified, for kHeader
 
   // "" | client_ip | path | header:NAME | cookie:NAME
   static Result<HashKeySource> parse(std::string_view text);

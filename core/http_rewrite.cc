@@ -6,47 +6,19 @@
 namespace gourmet::core {
 namespace {
 
-// The headers the rewrite treats specially. Classified once per header by
-// length first, so an ordinary header costs one switch and no comparison.
-enum class HeaderKind : uint8_t {
-  kOther,
-  kHopByHop,
-  kHost,
-  kContentLength,
-  kExpect,
-  kXForwardedFor,
-  kXForwardedProto,
-  kXForwardedHost,
-  kVia,
-};
-
-HeaderKind classify(std::string_view name) {
-  auto is = [&](std::string_view lower) { return equalsIgnoreCase(name, lower); };
-  switch (name.size()) {
-    case 2:
-      return is("te") ? HeaderKind::kHopByHop : HeaderKind::kOther;
-    case 3:
-      return is("via") ? HeaderKind::kVia : HeaderKind::kOther;
-    case 4:
-      return is("host") ? HeaderKind::kHost : HeaderKind::kOther;
-    case 6:
-      return is("expect") ? HeaderKind::kExpect : HeaderKind::kOther;
-    case 7:
-      return is("trailer") || is("upgrade") ? HeaderKind::kHopByHop : HeaderKind::kOther;
-    case 10:
-      return is("connection") || is("keep-alive") ? HeaderKind::kHopByHop : HeaderKind::kOther;
-    case 14:
-      return is("content-length") ? HeaderKind::kContentLength : HeaderKind::kOther;
-    case 15:
-      return is("x-forwarded-for") ? HeaderKind::kXForwardedFor : HeaderKind::kOther;
-    case 16:
-      if (is("proxy-connection")) return HeaderKind::kHopByHop;
-      return is("x-forwarded-host") ? HeaderKind::kXForwardedHost : HeaderKind::kOther;
-    case 17:
-      if (is("transfer-encoding")) return HeaderKind::kHopByHop;
-      return is("x-forwarded-proto") ? HeaderKind::kXForwardedProto : HeaderKind::kOther;
+// RFC 9110 section 7.6.1, plus the pre-standard Proxy-Connection.
+bool hopByHop(HeaderName name) {
+  switch (name) {
+    case HeaderName::kConnection:
+    case HeaderName::kKeepAlive:
+    case HeaderName::kProxyConnection:
+    case HeaderName::kTe:
+    case HeaderName::kTrailer:
+    case HeaderName::kUpgrade:
+    case HeaderName::kTransferEncoding:
+      return true;
     default:
-      return HeaderKind::kOther;
+      return false;
   }
 }
 
@@ -55,15 +27,15 @@ HeaderKind classify(std::string_view name) {
 class ConnectionTokens {
  public:
   explicit ConnectionTokens(const MessageHead& head) {
-    for (size_t i = 0; i < head.size(); ++i) {
-      if (head.name(i).size() != 10 || !equalsIgnoreCase(head.name(i), "connection")) continue;
+    head.forEach(HeaderName::kConnection, [&](size_t i) {
       forEachToken(head.value(i), [&](std::string_view token) {
-        if (count_ < tokens_.size())
+        if (count_ < tokens_.size()) {
           tokens_[count_++] = token;
-        else
+        } else {
           overflow_ = true;
+        }
       });
-    }
+    });
   }
   bool names(std::string_view header, const MessageHead& head) const {
     for (size_t i = 0; i < count_; ++i) {
@@ -92,15 +64,18 @@ void appendNumber(std::string& out, uint64_t value) {
 }
 
 // Appends `addition` to every existing value of a list header (joined with
-// ", "), so the proxy adds its element without dropping earlier hops.
-void appendListHeader(const MessageHead& head, HeaderKind kind, bool present, std::string_view name,
-                      std::string_view addition, std::string& out) {
+// ", "), so the proxy adds its element without dropping earlier hops. With
+// `keep_existing` false, only `addition` is sent.
+void appendListHeader(const MessageHead& head, HeaderName kind, bool keep_existing,
+                      std::string_view name, std::string_view addition, std::string& out) {
   out.append(name);
   out.append(": ");
-  for (size_t i = 0; present && i < head.size(); ++i) {
-    if (head.value(i).empty() || classify(head.name(i)) != kind) continue;
-    out.append(head.value(i));
-    out.append(", ");
+  if (keep_existing) {
+    head.forEach(kind, [&](size_t i) {
+      if (head.value(i).empty()) return;
+      out.append(head.value(i));
+      out.append(", ");
+    });
   }
   out.append(addition);
   out.append("\r\n");
@@ -108,7 +83,7 @@ void appendListHeader(const MessageHead& head, HeaderKind kind, bool present, st
 
 }  // namespace
 
-bool isHopByHop(std::string_view name) { return classify(name) == HeaderKind::kHopByHop; }
+bool isHopByHop(std::string_view name) { return hopByHop(classifyHeaderName(name)); }
 
 void writeUpstreamRequestHead(const MessageHead& client, const UpstreamRequest& request,
                               std::string& out) {
@@ -120,28 +95,24 @@ void writeUpstreamRequestHead(const MessageHead& client, const UpstreamRequest& 
   out.append(" HTTP/1.1\r\n");
   appendHeader(out, "Host", request.host);
   ConnectionTokens connection(client);
-  bool has_xff = false, has_via = false;
   for (size_t i = 0; i < client.size(); ++i) {
-    std::string_view name = client.name(i);
-    switch (classify(name)) {
-      case HeaderKind::kOther:
-        if (!connection.names(name, client)) appendHeader(out, name, client.value(i));
-        break;
-      case HeaderKind::kXForwardedFor:
-        has_xff = true;
-        break;
-      case HeaderKind::kVia:
-        has_via = true;
+    switch (client.kind(i)) {
+      case HeaderName::kOther:
+      case HeaderName::kAccept:
+      case HeaderName::kCookie:
+        if (!connection.names(client.name(i), client)) {
+          appendHeader(out, client.name(i), client.value(i));
+        }
         break;
       default:
         break;  // hop-by-hop, or rewritten below
     }
   }
-  appendListHeader(client, HeaderKind::kXForwardedFor, has_xff, "X-Forwarded-For",
-                   request.client_ip, out);
-  appendHeader(out, "X-Forwarded-Proto", "http");
+  appendListHeader(client, HeaderName::kXForwardedFor, !request.replace_forwarded_for,
+                   "X-Forwarded-For", request.client_ip, out);
+  appendHeader(out, "X-Forwarded-Proto", request.proto);
   if (!request.host.empty()) appendHeader(out, "X-Forwarded-Host", request.host);
-  appendListHeader(client, HeaderKind::kVia, has_via, "Via",
+  appendListHeader(client, HeaderName::kVia, true, "Via",
                    request.client_http10 ? "1.0 gourmet" : "1.1 gourmet", out);
   if (request.body == BodyFraming::kContentLength) {
     out.append("Content-Length: ");
@@ -164,24 +135,16 @@ void writeDownstreamResponseHead(const MessageHead& upstream, const DownstreamRe
   bool rewrite_length =
       response.body == BodyFraming::kChunked || response.body == BodyFraming::kUntilClose;
   ConnectionTokens connection(upstream);
-  bool has_via = false;
   for (size_t i = 0; i < upstream.size(); ++i) {
-    std::string_view name = upstream.name(i);
-    switch (classify(name)) {
-      case HeaderKind::kHopByHop:
-        break;
-      case HeaderKind::kVia:
-        has_via = true;
-        break;
-      case HeaderKind::kContentLength:
-        if (!rewrite_length) appendHeader(out, name, upstream.value(i));
-        break;
-      default:
-        if (!connection.names(name, upstream)) appendHeader(out, name, upstream.value(i));
-        break;
+    const HeaderName kind = upstream.kind(i);
+    if (hopByHop(kind) || kind == HeaderName::kVia) continue;  // Via: appended below
+    if (kind == HeaderName::kContentLength) {
+      if (!rewrite_length) appendHeader(out, upstream.name(i), upstream.value(i));
+    } else if (!connection.names(upstream.name(i), upstream)) {
+      appendHeader(out, upstream.name(i), upstream.value(i));
     }
   }
-  appendListHeader(upstream, HeaderKind::kVia, has_via, "Via",
+  appendListHeader(upstream, HeaderName::kVia, true, "Via",
                    response.upstream_http10 ? "1.0 gourmet" : "1.1 gourmet", out);
   if (response.body == BodyFraming::kChunked) out.append("Transfer-Encoding: chunked\r\n");
   if (!response.keep_alive) {

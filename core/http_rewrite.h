@@ -28,6 +28,11 @@ struct UpstreamRequest {
   std::string_view query;  // "?a=b" or empty
   std::string_view host;   // Host to send: the client's (or absolute-form authority)
   std::string_view client_ip;
+  // The scheme the client spoke to gourmet (the listener's): X-Forwarded-Proto.
+  std::string_view proto;
+  // X-Forwarded-For: only `client_ip` (server.x_forwarded_for: replace), or
+  // the client's own list with `client_ip` appended.
+  bool replace_forwarded_for = false;
   bool client_http10 = false;
   BodyFraming body = BodyFraming::kNone;
   uint64_t content_length = 0;

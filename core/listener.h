@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -31,6 +32,8 @@ class ListenerSet {
   int fd(size_t index) const { return fds_[index % fds_.size()]; }
   const std::string& address() const { return address_; }
   uint16_t port() const { return port_; }  // the bound port (resolved when 0 was asked)
+  // What clients speak to this listener (X-Forwarded-Proto): "http" until TLS exists.
+  std::string_view scheme() const { return "http"; }
 
  private:
   ListenerSet(std::string address, uint16_t port, std::vector<int> fds)

@@ -16,21 +16,12 @@ bool allDigits(std::string_view value) {
 }  // namespace
 
 FramingVerdict checkRequestFraming(const MessageHead& head, bool http10) {
-  size_t lengths = 0, encodings = 0;
-  std::string_view length, encoding;
-  for (size_t i = 0; i < head.size(); ++i) {
-    std::string_view name = head.name(i);
-    if (name.size() == 14 && equalsIgnoreCase(name, "content-length")) {
-      ++lengths;
-      length = head.value(i);
-    } else if (name.size() == 17 && equalsIgnoreCase(name, "transfer-encoding")) {
-      ++encodings;
-      encoding = head.value(i);
-    }
-  }
+  const size_t lengths = head.count(HeaderName::kContentLength);
+  const size_t encodings = head.count(HeaderName::kTransferEncoding);
   if (lengths > 1 || (lengths == 1 && encodings > 0) || encodings > 1) return kBadFraming;
-  if (lengths == 1 && !allDigits(length)) return kBadFraming;
+  if (lengths == 1 && !allDigits(*head.find(HeaderName::kContentLength))) return kBadFraming;
   if (encodings == 0) return {};
+  std::string_view encoding = *head.find(HeaderName::kTransferEncoding);
   if (http10) return kBadFraming;  // section 6.1: faulty framing from a 1.0 client
   while (!encoding.empty() && (encoding.front() == ' ' || encoding.front() == '\t')) {
     encoding.remove_prefix(1);

@@ -70,6 +70,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
   snapshot->client_body_timeout = config.server.client_body_timeout;
   snapshot->client_send_timeout = config.server.client_send_timeout;
   snapshot->accept_balance = config.server.accept_balance;
+  snapshot->merge_slashes = config.server.merge_slashes;
+  snapshot->x_forwarded_for = config.server.x_forwarded_for;
   const ServerLimits& limits = config.server.limits;
   snapshot->limits.head.max_target = limits.max_request_line;
   snapshot->limits.head.max_header_bytes = limits.max_header_bytes;

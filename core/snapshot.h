@@ -76,6 +76,8 @@ struct Snapshot {
   Millis client_send_timeout{60000};
   ClientLimits limits;
   AcceptBalance accept_balance = AcceptBalance::kKernel;
+  bool merge_slashes = true;  // routing merges runs of '/' (server.merge_slashes)
+  ForwardedFor x_forwarded_for = ForwardedFor::kAppend;
 
   Snapshot();
   ~Snapshot();

@@ -285,7 +285,7 @@ int UpstreamConnection::onHeadersComplete() {
   }
   if (exchange_ == nullptr) return -1;
   head_done_ = true;
-  if (auto keep_alive = parser_.head().find("keep-alive")) {
+  if (auto keep_alive = parser_.head().find(HeaderName::kKeepAlive)) {
     keepalive_hint_ = parseKeepAliveTimeout(*keep_alive);
   }
   return exchange_->onUpstreamHead(*this) ? 1 : 0;

@@ -23,6 +23,7 @@
 #include "core/http_parser.h"
 #include "core/http_rewrite.h"
 #include "core/request_framing.h"
+#include "core/request_path.h"
 #include "core/request_target.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -58,6 +59,19 @@ bool gate(const Message& m, const core::MessageHead& head, Forward& out) {
   if (!core::parseRequestTarget(m.target, host, target) ||
       (target.path == "*" && m.method != "OPTIONS") || !core::validHost(target.host)) {
     return false;
+  }
+  // Routing's view of the path: a dot segment above the root or a broken
+  // escape is a 400. What is kept is never longer and has no dot segment.
+  std::string normalized;
+  if (core::normalizeRequestPath(target.path, true, normalized) != core::PathStatus::kOk) {
+    return false;
+  }
+  FUZZ_CHECK(normalized.size() <= target.path.size(), normalized);
+  if (normalized.starts_with("/")) {
+    const std::string ended = normalized + "/";  // so a last "." or ".." is a "/./" too
+    FUZZ_CHECK(ended.find("/./") == std::string::npos, normalized);
+    FUZZ_CHECK(ended.find("/../") == std::string::npos, normalized);
+    FUZZ_CHECK(normalized.find("//") == std::string::npos, normalized);
   }
   for (const Field& f : m.fields) {
     if (equalsIgnoreCase(f.name, "expect") && !equalsIgnoreCase(f.value, "100-continue")) {
@@ -126,6 +140,7 @@ class Proxy final : public core::HttpParser::Events {
         .query = forward_.query,
         .host = forward_.host,
         .client_ip = kClientIp,
+        .proto = "http",
         .client_http10 = client_.major == 1 && client_.minor == 0,
         .body = body_,
         .content_length = client_.content_length,

@@ -205,8 +205,9 @@ TEST(ConfigDiff, ListenerWorkersAndOtherSettings) {
             "upstreams +0 -0 ~0, servers +0 -0 ~0, locations +0 -0 ~0, workers changed (needs a "
             "restart)");
 
-  for (std::string_view line : {"drain_timeout: 5s", "client_header_timeout: 1s",
-                                "client_idle_timeout: 1s", "access_log: /tmp/a.log"}) {
+  for (std::string_view line :
+       {"drain_timeout: 5s", "client_header_timeout: 1s", "client_idle_timeout: 1s",
+        "access_log: /tmp/a.log", "merge_slashes: false", "x_forwarded_for: replace"}) {
     const ConfigDiff other =
         diffFromBase(edited("port: 8080", "port: 8080\n  " + std::string(line)));
     EXPECT_TRUE(other.other_changed) << line;
@@ -214,6 +215,11 @@ TEST(ConfigDiff, ListenerWorkersAndOtherSettings) {
     EXPECT_EQ(other.summary(),
               "upstreams +0 -0 ~0, servers +0 -0 ~0, locations +0 -0 ~0, other settings changed");
   }
+}
+
+TEST(ConfigDiff, MergeSlashesAndXForwardedForAtTheirDefaultsDoNotCount) {
+  EXPECT_TRUE(diffFromBase(edited("port: 8080", "port: 8080\n  merge_slashes: true")).empty());
+  EXPECT_TRUE(diffFromBase(edited("port: 8080", "port: 8080\n  x_forwarded_for: append")).empty());
 }
 
 TEST(ConfigDiff, SummaryOfSeveralChanges) {

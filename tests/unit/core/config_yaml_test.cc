@@ -218,6 +218,30 @@ TEST(YamlConfig, ReadsAcceptBalance) {
             AcceptBalance::kKernel);
 }
 
+TEST(YamlConfig, ReadsMergeSlashesAndXForwardedFor) {
+  const std::string rest(kMinimal.substr(kMinimal.find('\n') + 1));
+  const Config defaults = parsed(kMinimal);
+  EXPECT_TRUE(defaults.server.merge_slashes);
+  EXPECT_EQ(defaults.server.x_forwarded_for, ForwardedFor::kAppend);
+  EXPECT_FALSE(parsed("server:\n  merge_slashes: false\n" + rest).server.merge_slashes);
+  EXPECT_TRUE(parsed("server:\n  merge_slashes: True\n" + rest).server.merge_slashes);
+  EXPECT_EQ(parsed("server:\n  x_forwarded_for: replace\n" + rest).server.x_forwarded_for,
+            ForwardedFor::kReplace);
+  EXPECT_EQ(parsed("server:\n  x_forwarded_for: append\n" + rest).server.x_forwarded_for,
+            ForwardedFor::kAppend);
+}
+
+TEST(YamlConfigErrors, MergeSlashesAndXForwardedFor) {
+  EXPECT_EQ(errorOf("server:\n  merge_slashes: yes\n"),
+            "demo.yaml:2:18: merge_slashes must be true or false, got 'yes'");
+  EXPECT_EQ(errorOf("server:\n  merge_slashes: [true]\n"),
+            "demo.yaml:2:18: merge_slashes must be true or false, got a sequence");
+  EXPECT_EQ(errorOf("server:\n  x_forwarded_for: drop\n"),
+            "demo.yaml:2:20: x_forwarded_for must be 'append' or 'replace', got 'drop'");
+  EXPECT_EQ(errorOf("server:\n  x_forwarded_for: {a: 1}\n"),
+            "demo.yaml:2:20: x_forwarded_for must be a string, got a map");
+}
+
 TEST(YamlConfigErrors, UnknownKeys) {
   EXPECT_EQ(errorOf(std::string(kMinimal) + "        weigth: 5\n"),
             "demo.yaml:9:9: unknown key 'weigth' in server (allowed: path, address, weight, "
@@ -227,7 +251,8 @@ TEST(YamlConfigErrors, UnknownKeys) {
   EXPECT_EQ(errorOf("server:\n  listen: 80\n"),
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
             "workers, accept_balance, access_log, client_header_timeout, client_idle_timeout, "
-            "client_body_timeout, client_send_timeout, drain_timeout, limits, locations)");
+            "client_body_timeout, client_send_timeout, drain_timeout, merge_slashes, "
+            "x_forwarded_for, limits, locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
             "http_pass, rewrite, match, max_body_size)");

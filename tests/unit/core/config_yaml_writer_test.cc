@@ -24,6 +24,8 @@ void expectSameConfig(const Config& a, const Config& b) {
   EXPECT_EQ(x.client_idle_timeout, y.client_idle_timeout);
   EXPECT_EQ(x.drain_timeout, y.drain_timeout);
   EXPECT_EQ(x.client_body_timeout, y.client_body_timeout);
+  EXPECT_EQ(x.merge_slashes, y.merge_slashes);
+  EXPECT_EQ(x.x_forwarded_for, y.x_forwarded_for);
   EXPECT_EQ(x.limits.max_request_line, y.limits.max_request_line);
   EXPECT_EQ(x.limits.max_header_bytes, y.limits.max_header_bytes);
   EXPECT_EQ(x.limits.max_headers, y.limits.max_headers);
@@ -92,6 +94,8 @@ TEST(ConfigYamlWriter, RoundTripsAYamlConfig) {
   client_header_timeout: 1500ms
   client_idle_timeout: 90s
   drain_timeout: 2m
+  merge_slashes: false
+  x_forwarded_for: replace
   locations:
     - path: "^/api/(.*)"
       upstream: backend

@@ -49,6 +49,22 @@ TEST(HashKeyOf, TakesEachSource) {
   EXPECT_EQ(hashKeyOf(*HashKeySource::parse("cookie:b"), head, "", ""), "2");
 }
 
+TEST(HashKeyOf, KnownHeaderNamesAndEveryCookieHeader) {
+  MessageHead head = headWith({{"host", "shop.example"},
+                               {"Cookie", "a=1"},
+                               {"X-Other", "x"},
+                               {"COOKIE", "session=s7"},
+                               {"cookie", "session=later"}});
+  auto host = HashKeySource::parse("header:Host");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->header, HeaderName::kHost);
+  EXPECT_EQ(hashKeyOf(*host, head, "", ""), "shop.example");
+  EXPECT_EQ(HashKeySource::parse("header:X-User")->header, HeaderName::kOther);
+  EXPECT_EQ(hashKeyOf(*HashKeySource::parse("header:x-other"), head, "", ""), "x");
+  // The first Cookie header that carries the cookie.
+  EXPECT_EQ(hashKeyOf(*HashKeySource::parse("cookie:session"), head, "", ""), "s7");
+}
+
 TEST(HashKeyOf, MissingHeaderOrCookieHasNoKey) {
   MessageHead head = headWith({{"Cookie", "sessionid=1"}});
   EXPECT_FALSE(hashKeyOf(*HashKeySource::parse("header:X-User"), head, "", ""));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <llhttp.h>
 
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -210,6 +211,114 @@ TEST(MessageHeadLookup, ConnectionHasIsFalseWithoutConnectionHeader) {
   HeadParser parser(HTTP_REQUEST);
   ASSERT_EQ(parser.feed("GET / HTTP/1.1\r\nHost: close\r\n\r\n"), HPE_OK);
   EXPECT_FALSE(parser.head().connectionHas("close"));
+}
+
+TEST(HeaderNames, EveryKnownNameInAnyCaseAndNothingElse) {
+  const std::vector<std::pair<std::string_view, HeaderName>> known = {
+      {"host", HeaderName::kHost},
+      {"connection", HeaderName::kConnection},
+      {"keep-alive", HeaderName::kKeepAlive},
+      {"proxy-connection", HeaderName::kProxyConnection},
+      {"te", HeaderName::kTe},
+      {"trailer", HeaderName::kTrailer},
+      {"upgrade", HeaderName::kUpgrade},
+      {"transfer-encoding", HeaderName::kTransferEncoding},
+      {"content-length", HeaderName::kContentLength},
+      {"expect", HeaderName::kExpect},
+      {"accept", HeaderName::kAccept},
+      {"cookie", HeaderName::kCookie},
+      {"x-forwarded-for", HeaderName::kXForwardedFor},
+      {"x-forwarded-proto", HeaderName::kXForwardedProto},
+      {"x-forwarded-host", HeaderName::kXForwardedHost},
+      {"via", HeaderName::kVia},
+  };
+  EXPECT_EQ(known.size() + 1, kHeaderNames);
+  for (const auto& [lower, kind] : known) {
+    std::string upper(lower), mixed(lower);
+    for (size_t i = 0; i < upper.size(); ++i) {
+      upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
+      if (i % 2 == 0) mixed[i] = upper[i];
+    }
+    EXPECT_EQ(classifyHeaderName(lower), kind) << lower;
+    EXPECT_EQ(classifyHeaderName(upper), kind) << upper;
+    EXPECT_EQ(classifyHeaderName(mixed), kind) << mixed;
+    // One byte off, or a byte more or less: another name.
+    std::string off(lower);
+    off.back() = static_cast<char>(off.back() == 'x' ? 'y' : 'x');
+    EXPECT_EQ(classifyHeaderName(off), HeaderName::kOther) << off;
+    EXPECT_EQ(classifyHeaderName(std::string(lower) + "s"), HeaderName::kOther) << lower;
+    EXPECT_EQ(classifyHeaderName(lower.substr(1)), HeaderName::kOther) << lower;
+  }
+  for (std::string_view other :
+       {"", "x", "hosts", "accepts", "Accept-Encoding", "Set-Cookie", "Content-Type",
+        "X-Forwarded-Port", "Forwarded", "content_length", "tf", "acceqt", "bookie", "expecT-CT"}) {
+    EXPECT_EQ(classifyHeaderName(other), HeaderName::kOther) << other;
+  }
+}
+
+TEST(MessageHeadClassified, EachFieldIsClassifiedWhenItsNameIsComplete) {
+  // Every fragmentation, names split anywhere, gives the same kinds.
+  const std::string request =
+      "GET / HTTP/1.1\r\n"
+      "User-Agent: t\r\n"
+      "HOST: h\r\n"
+      "connection: close\r\n"
+      "Content-Length: 0\r\n"
+      "X-Forwarded-For: 1.2.3.4\r\n"
+      "x-forwarded-for: 5.6.7.8\r\n"
+      "\r\n";
+  for (size_t piece = 1; piece <= 16; ++piece) {
+    HeadParser parser(HTTP_REQUEST);
+    ASSERT_EQ(parser.feed(request, piece), HPE_OK);
+    const MessageHead& head = parser.head();
+    ASSERT_EQ(head.size(), 6u);
+    EXPECT_EQ(head.kind(0), HeaderName::kOther);
+    EXPECT_EQ(head.kind(1), HeaderName::kHost);
+    EXPECT_EQ(head.kind(2), HeaderName::kConnection);
+    EXPECT_EQ(head.kind(3), HeaderName::kContentLength);
+    EXPECT_EQ(head.kind(4), HeaderName::kXForwardedFor);
+    EXPECT_EQ(head.kind(5), HeaderName::kXForwardedFor);
+    EXPECT_EQ(head.first(HeaderName::kHost), 1u);
+    EXPECT_EQ(head.first(HeaderName::kXForwardedFor), 4u);
+    EXPECT_EQ(head.count(HeaderName::kXForwardedFor), 2u);
+    EXPECT_EQ(head.first(HeaderName::kExpect), head.size());
+    EXPECT_EQ(head.count(HeaderName::kExpect), 0u);
+    EXPECT_EQ(head.count(HeaderName::kOther), 0u);  // not in the table
+  }
+}
+
+TEST(MessageHeadClassified, LookupsByKindAndByStringAgree) {
+  HeadParser parser(HTTP_REQUEST);
+  ASSERT_EQ(parser.feed(kRequest), HPE_OK);
+  const MessageHead& head = parser.head();
+  EXPECT_EQ(head.find(HeaderName::kHost), "example.com");
+  EXPECT_EQ(head.find(HeaderName::kAccept), "text/html, application/json");
+  EXPECT_EQ(head.find(HeaderName::kCookie), "a=1");
+  EXPECT_EQ(head.count(HeaderName::kCookie), 2u);
+  EXPECT_EQ(head.find(HeaderName::kExpect), std::nullopt);
+  std::vector<std::string_view> cookies;
+  head.forEach(HeaderName::kCookie, [&](size_t i) { cookies.push_back(head.value(i)); });
+  EXPECT_EQ(cookies, (std::vector<std::string_view>{"a=1", "b=2"}));
+  // By string, a known name reads the table and any other name is compared
+  // with the unclassified fields only.
+  EXPECT_EQ(head.find("cOOKIE"), "a=1");
+  EXPECT_EQ(head.find("user-agent"), "unit-test/1.0");
+  EXPECT_EQ(head.count("X-SPACES"), 1u);
+}
+
+TEST(MessageHeadClassified, ANewMessageForgetsTheLastOnesTable) {
+  HeadParser parser(HTTP_REQUEST);
+  ASSERT_EQ(parser.feed("GET /1 HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+                        "Content-Length: 0\r\n\r\n"),
+            HPE_OK);
+  EXPECT_EQ(parser.head().count(HeaderName::kExpect), 1u);
+  ASSERT_EQ(parser.feed("GET /2 HTTP/1.1\r\nX: y\r\nHost: b\r\n\r\n"), HPE_OK);
+  const MessageHead& head = parser.head();
+  EXPECT_EQ(head.count(HeaderName::kExpect), 0u);
+  EXPECT_EQ(head.find("expect"), std::nullopt);
+  EXPECT_EQ(head.first(HeaderName::kHost), 1u);
+  EXPECT_EQ(head.count(HeaderName::kHost), 1u);
+  EXPECT_EQ(head.find(HeaderName::kHost), "b");
 }
 
 TEST(MessageHeadLimits, TargetAtTheLimitPassesOneMoreByteIs414) {

@@ -35,6 +35,7 @@ UpstreamRequest getRequest() {
       .query = "?page=2&sort=asc",
       .host = "shop.example",
       .client_ip = "192.0.2.7",
+      .proto = "http",
   };
 }
 
@@ -179,6 +180,36 @@ TEST(UpstreamRequestHead, XForwardedForAppendsToEveryEarlierValue) {
             "Host: shop.example\r\n"
             "X-Forwarded-For: 203.0.113.1, 198.51.100.2, 198.51.100.3, 192.0.2.7\r\n"
             "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: shop.example\r\n"
+            "Via: 1.1 gourmet\r\n"
+            "\r\n");
+}
+
+TEST(UpstreamRequestHead, XForwardedForReplaceDropsWhatTheClientSent) {
+  MessageHead client = headOf("/", {{"X-Forwarded-For", "203.0.113.1, 198.51.100.2"},
+                                    {"Host", "shop.example"},
+                                    {"X-FORWARDED-FOR", "198.51.100.3"}});
+  UpstreamRequest request = getRequest();
+  request.replace_forwarded_for = true;
+  EXPECT_EQ(upstreamHead(client, request),
+            "GET /api/items?page=2&sort=asc HTTP/1.1\r\n"
+            "Host: shop.example\r\n"
+            "X-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: shop.example\r\n"
+            "Via: 1.1 gourmet\r\n"
+            "\r\n");
+}
+
+TEST(UpstreamRequestHead, XForwardedProtoIsTheListenersScheme) {
+  MessageHead client = headOf("/", {{"Host", "shop.example"}, {"X-Forwarded-Proto", "http"}});
+  UpstreamRequest request = getRequest();
+  request.proto = "https";
+  EXPECT_EQ(upstreamHead(client, request),
+            "GET /api/items?page=2&sort=asc HTTP/1.1\r\n"
+            "Host: shop.example\r\n"
+            "X-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: https\r\n"
             "X-Forwarded-Host: shop.example\r\n"
             "Via: 1.1 gourmet\r\n"
             "\r\n");

@@ -205,5 +205,56 @@ TEST_F(SlowClientTest, ReaderPauseLongerThanResponseTimeoutGetsWholeBody) {
       << gourmet_->stderrText();
 }
 
+// A client that reads a download slowly says nothing about the server that
+// sent it: after a 1.5 s reader pause on one of two equal servers, `ewma`
+// still sends that server its share. (Timed from the pick to the end of the
+// response, the pause looked like a 1.5 s response and steered every
+// request to the other server.)
+TEST(SlowReaderBalancingTest, SlowReaderDoesNotMakeItsServerLookSlow) {
+  constexpr uint64_t kBig = 32ull << 20;
+  auto handler = [](const Request& request) {
+    return request.target == "/big" ? generated(kBig) : echoTarget(request);
+  };
+  TestOrigin a(handler), b(handler);
+  GourmetProcess gourmet(fmt::format(R"yaml(server:
+  address: 127.0.0.1
+  port: 0
+  workers: 1
+  locations:
+    - path: "^/"
+      upstream: backend
+upstreams:
+  backend:
+    balancer: ewma
+    servers:
+      - path: "{}"
+      - path: "{}"
+)yaml",
+                                     a.address(), b.address()));
+  ASSERT_TRUE(gourmet.ready()) << gourmet.describe();
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(roundTrip(gourmet.port(), getRequest("/warm")));
+
+  RawClient client(gourmet.port(), 20s);
+  ASSERT_TRUE(client.send(getRequest("/big")));
+  BodyDigest body;
+  const auto head = client.readHeadAndPartOfBody(1 << 20, body);
+  ASSERT_TRUE(head) << client.error();
+  TestOrigin& sender = a.requestCount() > 0 && a.requests().back().target == "/big" ? a : b;
+  TestOrigin& other = &sender == &a ? b : a;
+  ASSERT_TRUE(sender.waitForSendingToStall(300ms, 10s));
+  std::this_thread::sleep_for(1500ms);  // the slow reader under test
+  ASSERT_TRUE(client.readRestOfBody(*head, 1 << 20, body)) << client.error();
+  ASSERT_EQ(body.size(), kBig);
+
+  const size_t before = sender.requestCount();
+  for (int i = 0; i < 10; ++i) {
+    const auto r = roundTrip(gourmet.port(), getRequest("/after"));
+    ASSERT_TRUE(r && r->status == 200);
+  }
+  EXPECT_GE(sender.requestCount() - before, 1u)
+      << "all 10 went to " << other.address() << ": the slow reader was blamed on "
+      << sender.address();
+}
+
 }  // namespace
 }  // namespace gourmet::testing

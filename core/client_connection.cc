@@ -32,8 +32,7 @@ void ClientConnection::attach(ClientSocket& socket) {
   out_.setStream(socket.stream());
   socket.formatPeer(client_ip_, sizeof client_ip_);
   parser_.reset();
-  pending_input_.clear();
-  pending_offset_ = 0;
+  pending_.clear();
   phase_ = Phase::kBetween;
   ex_ = ClientExchangeState{};
   upstream_ = nullptr;
@@ -46,10 +45,10 @@ void ClientConnection::recycle() {
   // Everyday heads and pages fit in 4 KiB; a connection that met a larger
   // one does not keep the memory for the next socket.
   constexpr size_t kKeep = 4096;
-  for (std::string* buffer :
-       {&pending_input_, &scratch_, &upstream_head_, &request_path_, &forwarded_path_}) {
+  for (std::string* buffer : {&scratch_, &upstream_head_, &request_path_, &forwarded_path_}) {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
+  pending_.shrink(kKeep);
   out_.shrink();
   // The timer keeps running: when it fires it finds no deadline and does
   // nothing, and the next socket's set() reuses it instead of paying a
@@ -142,12 +141,12 @@ void ClientConnection::onData(const char* data, size_t len) {
   const bool body =
       phase_ == Phase::kExchange && ex_.request == ClientExchangeState::Request::kBody;
   if (body) receiveWithin(worker_.bodyTimeout());
-  if (pending_offset_ == pending_input_.size() && (body || canParseNext())) {
+  if (pending_.empty() && (body || canParseNext())) {
     in_drive_ = true;
-    if (const char* stop = execute(data, len)) keepPending(stop, data + len);
+    if (const char* stop = execute(data, len)) pending_.append(stop, data + len);
     in_drive_ = false;
   } else {
-    keepPending(data, data + len);
+    pending_.append(data, data + len);
   }
   drive();
 }
@@ -183,18 +182,6 @@ const char* ClientConnection::execute(const char* data, size_t len) {
   }
   rejectMalformed(err);
   return nullptr;
-}
-
-void ClientConnection::keepPending(const char* from, const char* end) {
-  if (pending_offset_ == pending_input_.size()) {
-    pending_input_.clear();
-    pending_offset_ = 0;
-  } else if (pending_offset_ >= pending_input_.size() / 2) {
-    // Each byte is moved at most once per doubling: linear overall.
-    pending_input_.erase(0, pending_offset_);
-    pending_offset_ = 0;
-  }
-  pending_input_.append(from, static_cast<size_t>(end - from));
 }
 
 void ClientConnection::rejectMalformed(llhttp_errno_t err) {
@@ -248,12 +235,15 @@ void ClientConnection::drive() {
     if (phase_ == Phase::kExchange && ex_.response == ClientExchangeState::Response::kComplete) {
       finishExchange();
     }
-    if (canParseNext() && pending_offset_ < pending_input_.size()) {
-      // From the offset, so a run of small requests costs linear work.
-      const char* begin = pending_input_.data() + pending_offset_;
-      const char* stop = execute(begin, pending_input_.size() - pending_offset_);
-      pending_offset_ = stop != nullptr ? static_cast<size_t>(stop - pending_input_.data())
-                                        : pending_input_.size();
+    if (canParseNext() && !pending_.empty()) {
+      // From where the last request ended: a run of small requests costs
+      // linear work.
+      const std::string_view unparsed = pending_.unparsed();
+      if (const char* stop = execute(unparsed.data(), unparsed.size())) {
+        pending_.parsedUpTo(stop);
+      } else {
+        pending_.parsedAll();
+      }
       continue;
     }
     flushAll();
@@ -263,11 +253,10 @@ void ClientConnection::drive() {
     }
     const bool finished =
         phase_ == Phase::kExchange && ex_.response == ClientExchangeState::Response::kComplete;
-    if (!finished && !(canParseNext() && pending_offset_ < pending_input_.size())) break;
+    if (!finished && !(canParseNext() && !pending_.empty())) break;
   }
   in_drive_ = false;
-  if (eof_ && pending_offset_ == pending_input_.size() &&
-      (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead)) {
+  if (eof_ && pending_.empty() && (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead)) {
     phase_ = Phase::kClosing;  // the half-closed client has nothing more to ask
   }
   updateReading();
@@ -280,8 +269,7 @@ void ClientConnection::drive() {
 
 // Nothing in flight either way: the socket can wait without us.
 bool ClientConnection::idle() const {
-  return phase_ == Phase::kBetween && !eof_ && pending_offset_ == pending_input_.size() &&
-         out_.idle();
+  return phase_ == Phase::kBetween && !eof_ && pending_.empty() && out_.idle();
 }
 
 void ClientConnection::flushAll() {
@@ -314,8 +302,7 @@ void ClientConnection::resumeUpstream() {
 void ClientConnection::updateReading() {
   const bool want =
       (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead || phase_ == Phase::kExchange) &&
-      !eof_ && !upstream_backpressure_ && !out_.aboveHigh() &&
-      pending_input_.size() - pending_offset_ < kMaxPendingInput;
+      !eof_ && !upstream_backpressure_ && !out_.aboveHigh() && pending_.size() < kMaxPendingInput;
   socket_->setReading(want);
 }
 

@@ -30,6 +30,7 @@
 #include "core/http_parser.h"
 #include "core/http_rewrite.h"
 #include "core/out_queue.h"
+#include "core/pending_input.h"
 #include "core/upstream_connection.h"
 #include "core/worker.h"
 
@@ -83,7 +84,6 @@ class ClientConnection final : public OutQueue::Owner,
   // Parses `data`; returns where the parser paused for the next request
   // (bytes left over), or nullptr when all was consumed or rejected.
   const char* execute(const char* data, size_t len);
-  void keepPending(const char* from, const char* end);
   void rejectMalformed(llhttp_errno_t err);
   void drive();
   void updateReading();
@@ -122,12 +122,8 @@ class ClientConnection final : public OutQueue::Owner,
   MessageHead& request_ = parser_.head();
   OutQueue out_;
   char client_ip_[INET6_ADDRSTRLEN] = {};
-  // Read but not parsed (pipelined requests): parsing goes on from
-  // pending_offset_, so a long run of small requests is not copied again
-  // after each one.
-  std::string pending_input_;
-  size_t pending_offset_ = 0;
-  std::string scratch_;  // serialised heads and pages, reused
+  PendingInput pending_;  // read but not parsed: pipelined requests
+  std::string scratch_;   // serialised heads and pages, reused
 
   Phase phase_ = Phase::kBetween;
   ClientExchangeState ex_;  // the request being answered; reset by beginExchange()

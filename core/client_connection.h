@@ -16,7 +16,8 @@
 // client_send_timeout is closed.
 //
 // client_connection.cc: socket, parser, flow control and timers.
-// client_exchange.cc: routing, the upstream side and responses.
+// client_exchange.cc: routing, the request to the upstream, local responses.
+// client_upstream_response.cc: the upstream's response, errors and replays.
 
 #include <netinet/in.h>
 #include <uv.h>
@@ -94,7 +95,7 @@ class ClientConnection final : public OutQueue::Owner,
   void onDrained(OutQueue& queue) override;
   void onWriteError(OutQueue& queue, int status) override;
 
-  // client_exchange.cc
+  // client_exchange.cc, client_upstream_response.cc
   void beginExchange(uint64_t now_ns);
   int startExchange();
   void forwardBody(const char* data, size_t len);

@@ -41,10 +41,10 @@ class PendingInput {
     bytes_.clear();
     offset_ = 0;
   }
-  // Drops the buffer when it grew beyond `keep` bytes of capacity.
+  // Forgets everything, and frees the buffer when it grew beyond `keep`.
   void shrink(size_t keep) {
+    clear();
     if (bytes_.capacity() > keep) std::string().swap(bytes_);
-    offset_ = 0;
   }
   // Bytes copied towards the front so far (not counting append's own copy).
   uint64_t movedBytes() const { return moved_; }

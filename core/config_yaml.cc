@@ -97,7 +97,7 @@ class Loader {
       if (entry.key == "client_send_timeout") {
         done = in_.setPositiveDuration(entry, server.client_send_timeout);
       }
-      if (entry.key == "merge_slashes") done = setBool(entry, server.merge_slashes);
+      if (entry.key == "merge_slashes") done = in_.setBool(entry, server.merge_slashes);
       if (entry.key == "x_forwarded_for") done = setForwardedFor(entry, server.x_forwarded_for);
       if (entry.key == "limits") done = readLimits(entry, server.limits);
       if (entry.key == "locations") done = readLocations(entry, server.locations);
@@ -232,28 +232,6 @@ class Loader {
 
   // YAML 1.2's core schema spellings only: "yes"/"on" are YAML 1.1 and
   // read as strings by most other tools, so they are refused here.
-  Result<void> setBool(const YamlEntry& entry, bool& out) const {
-    const std::string& text = entry.value.Scalar();  // "" for a non-scalar
-    if (entry.value.IsScalar()) {
-      for (std::string_view yes : {"true", "True", "TRUE"}) {
-        if (text == yes) {
-          out = true;
-          return {};
-        }
-      }
-      for (std::string_view no : {"false", "False", "FALSE"}) {
-        if (text == no) {
-          out = false;
-          return {};
-        }
-      }
-    }
-    return in_.error(in_.pos(entry),
-                     fmt::format("{} must be true or false, got {}", entry.key,
-                                 entry.value.IsScalar() ? fmt::format("'{}'", text)
-                                                        : std::string(describeKind(entry.value))));
-  }
-
   Result<void> setForwardedFor(const YamlEntry& entry, ForwardedFor& out) const {
     std::string text;
     if (auto done = in_.setString(entry, text); !done) return done;

@@ -116,6 +116,28 @@ Result<const YamlEntry*> YamlReader::findEither(const YamlMap& map, std::string_
   return a != nullptr ? a : b;
 }
 
+Result<void> YamlReader::setBool(const YamlEntry& entry, bool& out) const {
+  const std::string& text = entry.value.Scalar();  // "" for a non-scalar
+  if (entry.value.IsScalar()) {
+    for (std::string_view yes : {"true", "True", "TRUE"}) {
+      if (text == yes) {
+        out = true;
+        return {};
+      }
+    }
+    for (std::string_view no : {"false", "False", "FALSE"}) {
+      if (text == no) {
+        out = false;
+        return {};
+      }
+    }
+  }
+  return error(pos(entry),
+               fmt::format("{} must be true or false, got {}", entry.key,
+                           entry.value.IsScalar() ? fmt::format("'{}'", text)
+                                                  : std::string(describeKind(entry.value))));
+}
+
 Result<void> YamlReader::setString(const YamlEntry& entry, std::string& out) const {
   if (!entry.value.IsScalar()) {
     return error(pos(entry),

@@ -62,6 +62,8 @@ class YamlReader {
   // Setters: on success store the entry's value in `out`; on error leave it.
   // A string is a scalar's text as written (`upstream: 1` is "1").
   Result<void> setString(const YamlEntry& entry, std::string& out) const;
+  // YAML 1.2's booleans only: true/True/TRUE, false/False/FALSE (not yes/no).
+  Result<void> setBool(const YamlEntry& entry, bool& out) const;
   Result<void> setDuration(const YamlEntry& entry, Millis& out) const;
   // Bytes: an integer, or an integer with k/K/KiB, m/M/MiB or g/G/GiB (binary:
   // x1024), in [min, max].

@@ -34,6 +34,40 @@ ServerSet::ServerSet(std::span<const Candidate> servers, SlowStart slow_start,
     ramp_start_ms_[i] = start;
     if (start != 0) ramp_until_ms_ = std::max(ramp_until_ms_, start + window);
   }
+  updatePanic();
+}
+
+bool ServerSet::refresh(uint64_t epoch, uint64_t now_ms) {
+  if (epoch == seen_epoch_) return false;
+  seen_epoch_ = epoch;
+  const uint64_t before = generation_;
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    const std::atomic<uint32_t>* health = servers_[i].health;
+    const uint32_t word = health != nullptr ? health->load(std::memory_order_relaxed) : 0;
+    if (word == 0) {
+      markUp(i, now_ms);
+    } else {
+      markDown(i, (word & kHealthWordDrained) != 0);
+    }
+  }
+  return generation_ != before;
+}
+
+void ServerSet::updatePanic() {
+  size_t serving = 0, healthy = 0;
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    if (servers_[i].weight == 0 || down_[i] == kDrained) continue;
+    ++serving;
+    if (!down_[i]) ++healthy;
+  }
+  healthy_ = healthy;
+  const bool panic =
+      healthy > 0 && healthy < serving &&
+      static_cast<uint64_t>(healthy) * 100 < static_cast<uint64_t>(panic_percent_) * serving;
+  if (panic != panic_) {
+    panic_ = panic;
+    ++generation_;
+  }
 }
 
 bool ServerSet::anyEligible() const {
@@ -60,10 +94,17 @@ double ServerSet::effectiveWeight(size_t i, uint64_t now_ms) const {
   return weight * std::max(floor, factor);
 }
 
-void ServerSet::markDown(size_t i) {
-  if (down_[i]) return;
-  down_[i] = 1;
+void ServerSet::setPanicThreshold(uint32_t percent) {
+  panic_percent_ = percent;
+  updatePanic();
+}
+
+void ServerSet::markDown(size_t i, bool drained) {
+  const uint8_t state = drained ? kDrained : kUnhealthy;
+  if (down_[i] == state) return;
+  down_[i] = state;
   ++generation_;
+  updatePanic();
 }
 
 void ServerSet::markUp(size_t i, uint64_t now_ms) {
@@ -75,6 +116,7 @@ void ServerSet::markUp(size_t i, uint64_t now_ms) {
     ramp_until_ms_ = std::max(
         ramp_until_ms_, ramp_start_ms_[i] + static_cast<uint64_t>(slow_start_.window.count()));
   }
+  updatePanic();
 }
 
 }  // namespace gourmet::balancers

@@ -15,6 +15,10 @@
 
 namespace gourmet::balancers {
 
+// The bit of a health word (core/server_health.h's kHealthDrained) that
+// means drained rather than unhealthy.
+inline constexpr uint32_t kHealthWordDrained = 1u << 2;
+
 // One server as a balancer sees it.
 struct Candidate {
   uint32_t id = 0;  // stable identity across reloads (carries slow start over)
@@ -25,6 +29,10 @@ struct Candidate {
   uint32_t weight = 1;  // 0 = drained: never picked
   // Requests in flight to this server across all workers (relaxed reads).
   const std::atomic<uint32_t>* active = nullptr;
+  // The server's health word, shared by the process: 0 = may be picked
+  // (null: always healthy), kHealthWordDrained set = drained by the
+  // operator, anything else = unhealthy. Read by refresh(), not per pick.
+  const std::atomic<uint32_t>* health = nullptr;
 };
 
 // Envoy's slow start: a new or recovered server's weight ramps from
@@ -51,8 +59,26 @@ class ServerSet {
   size_t size() const { return servers_.size(); }
   const Candidate& candidate(size_t i) const { return servers_[i]; }
 
-  bool eligible(size_t i) const { return servers_[i].weight > 0 && !down_[i]; }
+  // Not drained and healthy; in panic mode every server not drained.
+  bool eligible(size_t i) const {
+    return servers_[i].weight > 0 && (down_[i] == kUp || (panic_ && down_[i] == kUnhealthy));
+  }
   bool anyEligible() const;
+
+  // Below `percent` of the servers (drained ones left out) healthy, but at
+  // least one, every server not drained is eligible (Envoy's panic mode:
+  // better to spread the load over sick servers than to crush the few
+  // healthy ones). With none healthy there is no panic: nothing is eligible.
+  void setPanicThreshold(uint32_t percent);
+  bool panicking() const { return panic_; }
+
+  // Re-reads the servers' health words when `epoch` (healthEpoch()) moved
+  // since the last call: the per-pick cost is one comparison. A server that
+  // comes back ramps from `now_ms` (slow start). Returns true when
+  // eligibility changed.
+  bool refresh(uint64_t epoch, uint64_t now_ms);
+  // Servers healthy by their word (before panic mode), drained ones left out.
+  size_t healthyCount() const { return healthy_; }
 
   // Configured weight, and the weight with slow start applied at `now_ms`:
   // 0 when not eligible, else at least kMinRampFactor of the weight.
@@ -66,8 +92,10 @@ class ServerSet {
     return servers_[i].active == nullptr ? 0 : servers_[i].active->load(std::memory_order_relaxed);
   }
 
-  // Health checking: a server marked up again ramps from now.
-  void markDown(size_t i);
+  // Health state of one server (refresh() calls these from the health
+  // words; tests and lbsim may call them directly). A server marked up again
+  // ramps from now.
+  void markDown(size_t i, bool drained = false);
   void markUp(size_t i, uint64_t now_ms);
 
   // Bumped on every eligibility change, so algorithms with precomputed
@@ -76,11 +104,20 @@ class ServerSet {
 
  private:
   std::vector<Candidate> servers_;
+  // kUp, kUnhealthy, or kDrained (by the operator: never picked, not even
+  // in panic mode, like weight 0).
+  enum : uint8_t { kUp = 0, kUnhealthy = 1, kDrained = 2 };
   std::vector<uint8_t> down_;
   std::vector<uint64_t> ramp_start_ms_;  // 0 = not ramping
   SlowStart slow_start_;
   uint64_t ramp_until_ms_ = 0;
   uint64_t generation_ = 0;
+  uint64_t seen_epoch_ = 0;  // 0: never refreshed
+  uint32_t panic_percent_ = 0;
+  size_t healthy_ = 0;
+  bool panic_ = false;
+
+  void updatePanic();
 };
 
 }  // namespace gourmet::balancers

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,9 +34,97 @@ struct ServerConfig {
   std::string host;
   uint16_t port = 0;
   uint32_t weight = 1;  // 0 = drained: known, but gets no new requests
-  uint32_t max_fail = 10;
+  // Gourmet's passive check: `max_fail` failures (transport errors, timeouts,
+  // 5xx) within `fail_timeout` take the server out for about one
+  // fail_timeout. 0 = off, YAML's default; the TOML loader sets Gourmet's
+  // default of 10 (in 1 s).
+  uint32_t max_fail = 0;
   Millis fail_timeout{1000};
   SourcePos pos;
+};
+
+// Passive health checking (Envoy's outlier detection), per upstream. What
+// counts as a failure: connect refused or timed out, reset, response
+// timeout, an invalid response, and 502/503/504 from the server; never a
+// client that aborts or reads slowly.
+struct OutlierDetectionConfig {
+  uint32_t consecutive_failures = 5;  // 0 = off
+  uint32_t consecutive_5xx = 0;       // every 5xx counts; 0 = off
+  Millis base_ejection_time{30000};   // x the number of ejections in a row
+  Millis max_ejection_time{300000};
+  uint32_t max_ejection_percent = 50;  // at least one server may always be ejected
+  SourcePos pos;
+
+  bool operator==(const OutlierDetectionConfig& o) const {
+    return consecutive_failures == o.consecutive_failures && consecutive_5xx == o.consecutive_5xx &&
+           base_ejection_time == o.base_ejection_time && max_ejection_time == o.max_ejection_time &&
+           max_ejection_percent == o.max_ejection_percent;
+  }
+};
+
+// Active health checking (HAProxy's `check inter 2s rise 2 fall 3`), per
+// upstream: a GET of `path` to each server once per `interval` for the
+// whole process.
+struct HealthCheckConfig {
+  bool enabled = false;  // a health_check section is present
+  std::string path = "/healthz";
+  Millis interval{2000};
+  Millis timeout{1000};
+  uint32_t healthy = 2;    // passes in a row to come back (rise)
+  uint32_t unhealthy = 3;  // failures in a row to go down (fall)
+  int expect_min = 200;    // the statuses that pass, inclusive
+  int expect_max = 399;
+  std::string host;                // Host header; "" = the server's address
+  bool initial_unhealthy = false;  // a server new to the config waits for its first pass
+  SourcePos pos;
+
+  bool operator==(const HealthCheckConfig& o) const {
+    return enabled == o.enabled && path == o.path && interval == o.interval &&
+           timeout == o.timeout && healthy == o.healthy && unhealthy == o.unhealthy &&
+           expect_min == o.expect_min && expect_max == o.expect_max && host == o.host &&
+           initial_unhealthy == o.initial_unhealthy;
+  }
+};
+
+// The failures a retry may follow (retries.on), as bits.
+enum RetryOn : uint32_t {
+  kRetryConnectFailure = 1u << 0,  // refused, unreachable, connect timeout
+  kRetryReset = 1u << 1,           // closed or reset before the response head
+  kRetryTimeout = 1u << 2,         // response timeout before the response head
+  kRetry502 = 1u << 3,             // the server's own status
+  kRetry503 = 1u << 4,
+  kRetry504 = 1u << 5,
+};
+
+struct RetryConfig {
+  uint32_t attempts = 1;  // extra tries after the first; 0 = off
+  uint32_t on = kRetryConnectFailure | kRetryReset | kRetry503;
+  // Retries in flight stay within budget_percent of the upstream's requests
+  // in flight (Envoy's retry budget), but min_retries are always allowed.
+  uint32_t budget_percent = 20;
+  uint32_t min_retries = 3;
+  Millis backoff_base{25};  // full jitter: a wait in [0, min(max, base x 2^n))
+  Millis backoff_max{250};
+  // Retry POST/PATCH (and unknown methods) after bytes reached a server too.
+  bool retry_non_idempotent = false;
+  SourcePos pos;
+
+  bool operator==(const RetryConfig& o) const {
+    return attempts == o.attempts && on == o.on && budget_percent == o.budget_percent &&
+           min_retries == o.min_retries && backoff_base == o.backoff_base &&
+           backoff_max == o.backoff_max && retry_non_idempotent == o.retry_non_idempotent;
+  }
+};
+
+// Circuit breaking: beyond these a request fails at once with 503
+// upstream_overflow instead of queueing. 0 = unlimited (Envoy's default of
+// 1024 for each is a sensible starting point).
+struct CircuitBreakerConfig {
+  uint32_t max_connections = 0;  // per server, open connections, whole process
+  uint32_t max_pending = 0;      // per upstream, requests waiting for a connection
+  uint32_t max_requests = 0;     // per upstream, requests in flight
+
+  bool operator==(const CircuitBreakerConfig&) const = default;
 };
 
 struct UpstreamConfig {
@@ -62,7 +151,24 @@ struct UpstreamConfig {
   // `hash`, refused with any other balancer (validateConfig).
   std::string hash_on;
   SourcePos hash_on_pos;
+  OutlierDetectionConfig outlier_detection;
+  HealthCheckConfig health_check;
+  RetryConfig retries;
+  CircuitBreakerConfig limits;  // max_connections, max_pending, max_requests
+  // Below this share of eligible servers, balance over all of them (panic).
+  uint32_t panic_threshold = 50;
   SourcePos pos;
+};
+
+// error_pages: a file per status, and one for every other status gourmet
+// answers itself. Read when the config is loaded (a missing file is a config
+// error); a location's pages replace the listener's for that status.
+struct ErrorPagesConfig {
+  std::map<int, std::string> files;  // status -> path as written; 0 = `default`
+  SourcePos pos;
+
+  bool operator==(const ErrorPagesConfig& o) const { return files == o.files; }
+  bool empty() const { return files.empty(); }
 };
 
 // What a location's regex is matched against.
@@ -82,6 +188,7 @@ struct LocationConfig {
   // Gourmet's rule: forwarded path = "/" + last capture group.
   bool rewrite_to_last_group = false;
   std::optional<uint64_t> max_body_size;  // overrides server.limits.max_body_size
+  ErrorPagesConfig error_pages;           // over the listener's
   SourcePos pos;
 };
 
@@ -135,6 +242,7 @@ struct ServerSection {
   // Routing sees runs of '/' in the path as one (nginx's merge_slashes).
   bool merge_slashes = true;
   ForwardedFor x_forwarded_for = ForwardedFor::kAppend;
+  ErrorPagesConfig error_pages;
   SourcePos pos;
 };
 
@@ -154,6 +262,8 @@ struct Config {
 inline constexpr int64_t kMaxWorkers = 1024;
 inline constexpr int64_t kMaxWeight = 1'000'000;
 inline constexpr int64_t kMaxMaxFail = 1'000'000;
+inline constexpr int64_t kMaxRetryAttempts = 10;
+inline constexpr int64_t kMaxCircuitLimit = 10'000'000;
 inline constexpr int64_t kMaxKeepalive = 1'000'000;
 inline constexpr int64_t kMaxChoiceCount = 100;
 // server.limits: a request line or head above these is no longer a request a

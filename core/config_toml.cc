@@ -20,6 +20,7 @@ constexpr std::string_view kServerKeys[] = {"path", "weight", "max_fail", "fail_
 
 // Gourmet writes servers without a port and connects to them over plain HTTP.
 constexpr uint16_t kGourmetServerPort = 80;
+constexpr uint32_t kGourmetMaxFail = 10;  // failures within fail_timeout (1 s)
 // fail_timeout is whole seconds in Gourmet's format; a day is plenty.
 constexpr int64_t kMaxFailTimeoutSeconds = 86'400;
 
@@ -320,6 +321,7 @@ class Loader {
     auto map = table(node, at, "server", kServerKeys);
     if (!map) return tl::unexpected(map.error());
     ServerConfig server;
+    server.max_fail = kGourmetMaxFail;  // Gourmet's passive check is on unless set to 0
     const TomlEntry* path = map->find("path");
     if (path == nullptr) return error(at, "server has no path (add path = \"HOST[:PORT]\")");
     auto text = string(*path);

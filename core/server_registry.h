@@ -1,8 +1,9 @@
 #pragma once
 
 // The identity of an upstream server, shared by every worker and every
-// snapshot that names it. It carries the one counter workers share: requests
-// in flight, so that least-loaded balancers see the whole process's load.
+// snapshot that names it. It carries what workers share about it: requests
+// in flight (so that least-loaded balancers see the whole process's load),
+// open connections, and its health.
 // Identities are kept alive by the snapshots that reference them and reused
 // across reloads while the address stays the same.
 //
@@ -20,6 +21,8 @@
 #include <memory>
 #include <string>
 
+#include "core/server_health.h"
+
 namespace gourmet::core {
 
 struct UpstreamServer {
@@ -31,6 +34,12 @@ struct UpstreamServer {
   const sockaddr_storage sockaddr;
   // Written by every worker: on its own cache line so it shares it with nothing.
   alignas(64) std::atomic<uint32_t> active{0};
+  // Open connections to the server from every worker (circuit breaking's
+  // max_connections); changes per connection, not per request.
+  alignas(64) std::atomic<uint32_t> connections{0};
+  // Read by every worker's eligibility check, written when the main thread
+  // decides (core/server_health.h).
+  alignas(64) ServerHealth health;
 };
 
 // Main thread only.

@@ -46,7 +46,8 @@ Result<Cluster> buildCluster(const UpstreamConfig& upstream,
   cluster.candidates.reserve(servers.size());
   for (const ResolvedServer& server : servers) {
     auto identity = registry.acquire(server.address, server.sockaddr);
-    cluster.candidates.push_back({identity->id, identity->key, server.weight, &identity->active});
+    cluster.candidates.push_back(
+        {identity->id, identity->key, server.weight, &identity->active, &identity->health.flags});
     cluster.servers.push_back(std::move(identity));
   }
   return cluster;

@@ -272,7 +272,7 @@ weight = 5
     - {path: "api/(.*)", match: gourmet, upstream: api}
 upstreams:
   api:
-    servers: [{path: "api1.local:80", weight: 5}]
+    servers: [{path: "api1.local:80", weight: 5, max_fail: 10}]
 )yaml");
   EXPECT_TRUE(diffConfigs(*toml, yaml).empty()) << diffConfigs(*toml, yaml).summary();
 }

@@ -146,7 +146,7 @@ TEST(YamlConfig, FillsDefaults) {
   EXPECT_EQ(upstream.keepalive, 64u);
   const ServerConfig& server = upstream.servers.at(0);
   EXPECT_EQ(server.weight, 1u);
-  EXPECT_EQ(server.max_fail, 10u);
+  EXPECT_EQ(server.max_fail, 0u);
   EXPECT_EQ(server.fail_timeout, Millis{1'000});
 }
 

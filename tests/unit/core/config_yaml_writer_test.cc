@@ -168,6 +168,7 @@ upstreams:
         max_fail: 2
         fail_timeout: 3s
       - path: 127.0.0.1:9002
+        max_fail: 10
 )yaml");
 }
 

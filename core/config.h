@@ -164,7 +164,8 @@ struct UpstreamConfig {
 // answers itself. Read when the config is loaded (a missing file is a config
 // error); a location's pages replace the listener's for that status.
 struct ErrorPagesConfig {
-  std::map<int, std::string> files;  // status -> path as written; 0 = `default`
+  std::map<int, std::string> files;    // status -> path as written; 0 = `default`
+  std::map<int, SourcePos> positions;  // where each file is named, for its errors
   SourcePos pos;
 
   bool operator==(const ErrorPagesConfig& o) const { return files == o.files; }

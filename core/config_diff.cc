@@ -40,13 +40,15 @@ bool sameUpstream(const UpstreamConfig& a, const UpstreamConfig& b) {
          sameSlowStart(a.slow_start, b.slow_start) && a.provider == b.provider &&
          a.connect_timeout == b.connect_timeout && a.response_timeout == b.response_timeout &&
          a.keepalive_timeout == b.keepalive_timeout && a.keepalive == b.keepalive &&
+         a.outlier_detection == b.outlier_detection && a.health_check == b.health_check &&
+         a.retries == b.retries && a.limits == b.limits && a.panic_threshold == b.panic_threshold &&
          sameServers(a.servers, b.servers);
 }
 
 bool sameLocation(const LocationConfig& a, const LocationConfig& b) {
   return a.pattern == b.pattern && a.upstream == b.upstream && a.rewrite == b.rewrite &&
          a.match == b.match && a.rewrite_to_last_group == b.rewrite_to_last_group &&
-         a.max_body_size == b.max_body_size;
+         a.max_body_size == b.max_body_size && a.error_pages == b.error_pages;
 }
 
 // Pairs servers by address; a repeated address pairs its n-th occurrences.
@@ -139,7 +141,8 @@ ConfigDiff diffConfigs(const Config& before, const Config& after) {
                        a.drain_timeout != b.drain_timeout ||
                        a.client_body_timeout != b.client_body_timeout ||
                        a.client_send_timeout != b.client_send_timeout || !(a.limits == b.limits) ||
-                       a.merge_slashes != b.merge_slashes || a.x_forwarded_for != b.x_forwarded_for;
+                       a.merge_slashes != b.merge_slashes ||
+                       a.x_forwarded_for != b.x_forwarded_for || !(a.error_pages == b.error_pages);
   return diff;
 }
 

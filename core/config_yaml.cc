@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_yaml_resilience.h"
 #include "core/yaml_reader.h"
 
 namespace gourmet::core {
@@ -27,16 +28,20 @@ constexpr std::string_view kServerSectionKeys[] = {"address",
                                                    "merge_slashes",
                                                    "x_forwarded_for",
                                                    "limits",
+                                                   "error_pages",
                                                    "locations"};
-constexpr std::string_view kLocationKeys[] = {"path",    "location", "upstream",     "http_pass",
-                                              "rewrite", "match",    "max_body_size"};
+constexpr std::string_view kLocationKeys[] = {"path",          "location",   "upstream",
+                                              "http_pass",     "rewrite",    "match",
+                                              "max_body_size", "error_pages"};
 constexpr std::string_view kLimitsKeys[] = {"max_request_line", "max_header_bytes", "max_headers",
                                             "max_body_size", "max_connections"};
 constexpr std::string_view kUpstreamKeys[] = {
-    "balancer",  "hash_on",         "choice_count",     "active_request_bias",
-    "decay",     "default_rtt",     "table_size",       "slow_start",
-    "provider",  "connect_timeout", "response_timeout", "keepalive_timeout",
-    "keepalive", "servers"};
+    "balancer",       "hash_on",         "choice_count",      "active_request_bias",
+    "decay",          "default_rtt",     "table_size",        "slow_start",
+    "provider",       "connect_timeout", "response_timeout",  "keepalive_timeout",
+    "keepalive",      "servers",         "outlier_detection", "health_check",
+    "retries",        "max_connections", "max_pending",       "max_requests",
+    "panic_threshold"};
 constexpr std::string_view kSlowStartKeys[] = {"window", "aggression", "min_weight_percent"};
 constexpr std::string_view kServerKeys[] = {"path", "address", "weight", "max_fail",
                                             "fail_timeout"};
@@ -100,6 +105,7 @@ class Loader {
       if (entry.key == "merge_slashes") done = in_.setBool(entry, server.merge_slashes);
       if (entry.key == "x_forwarded_for") done = setForwardedFor(entry, server.x_forwarded_for);
       if (entry.key == "limits") done = readLimits(entry, server.limits);
+      if (entry.key == "error_pages") done = readErrorPages(in_, entry, server.error_pages);
       if (entry.key == "locations") done = readLocations(entry, server.locations);
       if (!done) return tl::unexpected(done.error());
     }
@@ -213,6 +219,11 @@ class Loader {
       }
       location.max_body_size = value;
     }
+    if (const YamlEntry* pages = map->find("error_pages")) {
+      if (auto done = readErrorPages(in_, *pages, location.error_pages); !done) {
+        return tl::unexpected(done.error());
+      }
+    }
     return location;
   }
 
@@ -315,6 +326,24 @@ class Loader {
       if (entry.key == "keepalive")
         done = in_.setInteger(entry, 0, kMaxKeepalive, upstream.keepalive);
       if (entry.key == "servers") done = readServers(entry, upstream);
+      if (entry.key == "outlier_detection") {
+        done = readOutlierDetection(in_, entry, upstream.outlier_detection);
+      }
+      if (entry.key == "health_check") done = readHealthCheck(in_, entry, upstream.health_check);
+      if (entry.key == "retries") done = readRetries(in_, entry, upstream.retries);
+      CircuitBreakerConfig& limits = upstream.limits;
+      if (entry.key == "max_connections") {
+        done = in_.setInteger(entry, 0, kMaxCircuitLimit, limits.max_connections);
+      }
+      if (entry.key == "max_pending") {
+        done = in_.setInteger(entry, 0, kMaxCircuitLimit, limits.max_pending);
+      }
+      if (entry.key == "max_requests") {
+        done = in_.setInteger(entry, 0, kMaxCircuitLimit, limits.max_requests);
+      }
+      if (entry.key == "panic_threshold") {
+        done = in_.setInteger(entry, 0, 100, upstream.panic_threshold);
+      }
       if (!done) return tl::unexpected(done.error());
     }
     if (map->find("servers") == nullptr) {

@@ -252,15 +252,16 @@ TEST(YamlConfigErrors, UnknownKeys) {
             "demo.yaml:2:3: unknown key 'listen' in server section (allowed: address, port, "
             "workers, accept_balance, access_log, client_header_timeout, client_idle_timeout, "
             "client_body_timeout, client_send_timeout, drain_timeout, merge_slashes, "
-            "x_forwarded_for, limits, locations)");
+            "x_forwarded_for, limits, error_pages, locations)");
   EXPECT_EQ(errorOf("server:\n  locations:\n    - path: a\n      upstream: b\n      host: x\n"),
             "demo.yaml:5:7: unknown key 'host' in location (allowed: path, location, upstream, "
-            "http_pass, rewrite, match, max_body_size)");
-  EXPECT_EQ(errorOf(std::string(kMinimal) + "    retries: 3\n"),
-            "demo.yaml:9:5: unknown key 'retries' in upstream 'backend' (allowed: balancer, "
+            "http_pass, rewrite, match, max_body_size, error_pages)");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "    retry: 3\n"),
+            "demo.yaml:9:5: unknown key 'retry' in upstream 'backend' (allowed: balancer, "
             "hash_on, choice_count, active_request_bias, decay, default_rtt, table_size, "
             "slow_start, provider, connect_timeout, response_timeout, keepalive_timeout, "
-            "keepalive, servers)");
+            "keepalive, servers, outlier_detection, health_check, retries, max_connections, "
+            "max_pending, max_requests, panic_threshold)");
 }
 
 TEST(YamlConfigErrors, WrongTypes) {

@@ -38,6 +38,16 @@ std::shared_ptr<UpstreamServer> ServerRegistry::acquire(const std::string& addre
   return server;
 }
 
+std::shared_ptr<UpstreamCounters> ServerRegistry::counters(const std::string& name) {
+  std::weak_ptr<UpstreamCounters>& entry = counters_[name];
+  if (auto live = entry.lock()) return live;
+  auto fresh = std::make_shared<UpstreamCounters>();
+  entry = fresh;
+  // Upstreams are few and renamed rarely: sweep the dead names each time.
+  std::erase_if(counters_, [](const auto& item) { return item.second.expired(); });
+  return fresh;
+}
+
 std::string formatSockaddr(const sockaddr_storage& sockaddr) {
   char text[INET6_ADDRSTRLEN] = {};
   if (sockaddr.ss_family == AF_INET6) {

@@ -42,6 +42,15 @@ struct UpstreamServer {
   alignas(64) ServerHealth health;
 };
 
+// What the workers share about one upstream (circuit breaking and the retry
+// budget): requests in flight, requests waiting for a connection, retries in
+// flight. Keyed by upstream name, so a reload keeps the counts.
+struct UpstreamCounters {
+  alignas(64) std::atomic<uint32_t> requests{0};
+  alignas(64) std::atomic<uint32_t> pending{0};
+  alignas(64) std::atomic<uint32_t> retries{0};
+};
+
 // Main thread only.
 class ServerRegistry {
  public:
@@ -50,11 +59,15 @@ class ServerRegistry {
   std::shared_ptr<UpstreamServer> acquire(const std::string& address,
                                           const sockaddr_storage& sockaddr);
 
+  // The live counters of the upstream named `name`, or new ones.
+  std::shared_ptr<UpstreamCounters> counters(const std::string& name);
+
   // Entries held, expired ones not yet swept included (for tests).
   size_t size() const { return servers_.size(); }
 
  private:
   std::map<std::string, std::weak_ptr<UpstreamServer>> servers_;
+  std::map<std::string, std::weak_ptr<UpstreamCounters>> counters_;
   size_t live_at_sweep_ = 0;  // entries left by the last sweep
   uint32_t next_id_ = 0;
 };

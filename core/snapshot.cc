@@ -42,13 +42,30 @@ Result<Cluster> buildCluster(const UpstreamConfig& upstream,
   cluster.response_timeout = upstream.response_timeout;
   cluster.keepalive_timeout = upstream.keepalive_timeout;
   cluster.keepalive = upstream.keepalive;
+  cluster.outlier_detection = upstream.outlier_detection;
+  cluster.health_check = upstream.health_check;
+  cluster.retries = upstream.retries;
+  cluster.limits = upstream.limits;
+  cluster.panic_threshold = upstream.panic_threshold;
+  cluster.counters = registry.counters(upstream.name);
   cluster.servers.reserve(servers.size());
+  cluster.fail_windows.reserve(servers.size());
   cluster.candidates.reserve(servers.size());
   for (const ResolvedServer& server : servers) {
     auto identity = registry.acquire(server.address, server.sockaddr);
     cluster.candidates.push_back(
         {identity->id, identity->key, server.weight, &identity->active, &identity->health.flags});
     cluster.servers.push_back(std::move(identity));
+    cluster.fail_windows.push_back({});
+  }
+  // Gourmet's max_fail / fail_timeout are per server in the config; a
+  // provider's list names servers by address.
+  for (const ServerConfig& configured : upstream.servers) {
+    for (size_t i = 0; i < servers.size(); ++i) {
+      if (servers[i].address != configured.address) continue;
+      cluster.fail_windows[i] = {configured.max_fail,
+                                 static_cast<uint64_t>(configured.fail_timeout.count())};
+    }
   }
   return cluster;
 }

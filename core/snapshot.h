@@ -5,6 +5,8 @@
 // Config plus the server lists providers resolved; published to workers by
 // SnapshotPublisher; freed when the last request pinning it ends.
 
+#include <uv.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,6 +49,14 @@ struct Cluster {
   Millis response_timeout{60000};
   Millis keepalive_timeout{15000};
   uint32_t keepalive = 64;
+  // Failure handling (README, When servers fail).
+  OutlierDetectionConfig outlier_detection;
+  std::vector<FailWindow> fail_windows;  // parallel to servers: Gourmet's max_fail
+  HealthCheckConfig health_check;
+  RetryConfig retries;
+  CircuitBreakerConfig limits;
+  uint32_t panic_threshold = 50;
+  std::shared_ptr<UpstreamCounters> counters;  // never null in a built snapshot
 };
 
 // Long-lived things a snapshot refers to but does not own alone: kept from
@@ -54,6 +64,10 @@ struct Cluster {
 struct SnapshotServices {
   std::shared_ptr<const ListenerSet> listeners;
   std::shared_ptr<AccessLog> access_log;  // null: no access log
+  // Wakes the main thread's health monitor when a worker's observation
+  // crossed a threshold (ServerHealth::observe); null in tests without one.
+  // uv_async_send is the one libuv call safe from any thread.
+  uv_async_t* health_wakeup = nullptr;
 };
 
 // What one client may cost (server.limits in config).

@@ -23,7 +23,8 @@ bool sameBalancerInput(const Cluster& a, const Cluster& b) {
       p.decay != q.decay || p.default_rtt != q.default_rtt || p.table_size != q.table_size ||
       p.seed != q.seed || a.slow_start.window != b.slow_start.window ||
       a.slow_start.aggression != b.slow_start.aggression ||
-      a.slow_start.min_weight_percent != b.slow_start.min_weight_percent) {
+      a.slow_start.min_weight_percent != b.slow_start.min_weight_percent ||
+      a.panic_threshold != b.panic_threshold) {
     return false;
   }
   for (size_t i = 0; i < a.servers.size(); ++i) {
@@ -139,6 +140,9 @@ void Worker::adoptLatest() {
           cluster.candidates, cluster.slow_start,
           previous != nullptr ? previous->servers.get() : nullptr, current_ != nullptr,
           uv_now(&loop_));
+      state.servers->setPanicThreshold(cluster.panic_threshold);
+      // Health as the process knows it now, before the balancer precomputes.
+      state.servers->refresh(healthEpoch().load(std::memory_order_acquire), uv_now(&loop_));
       state.balancer = cluster.balancer->create(*state.servers, cluster.balancer_params, index_);
     }
     for (const auto& server : cluster.servers) state.pools.push_back(poolFor(server));

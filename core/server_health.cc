@@ -75,6 +75,16 @@ void ServerHealth::resetCounts() {
   window_failures.store(0, std::memory_order_relaxed);
 }
 
+bool ServerHealth::setFlag(HealthFlag flag, bool on) {
+  const uint32_t before = flags.load(std::memory_order_relaxed);
+  const uint32_t after = on ? before | flag : before & ~static_cast<uint32_t>(flag);
+  if (after == before) return false;
+  flags.store(after, std::memory_order_relaxed);
+  // Release: a worker that sees the new epoch (acquire) sees the new word.
+  healthEpoch().fetch_add(1, std::memory_order_release);
+  return true;
+}
+
 std::atomic<uint64_t>& healthEpoch() {
   static std::atomic<uint64_t> epoch{1};
   return epoch;

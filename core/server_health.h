@@ -70,6 +70,9 @@ struct ServerHealth {
                uint64_t now_ms);
   // Main thread: forget the counts (at an ejection, or when it ends).
   void resetCounts();
+  // Main thread: sets or clears one HealthFlag and, when the word changed,
+  // bumps healthEpoch() so that workers re-read it. True when it changed.
+  bool setFlag(HealthFlag flag, bool on);
 };
 
 // Bumped (release) by the main thread after every change of any flags word.

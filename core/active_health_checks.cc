@@ -52,6 +52,8 @@ ActiveHealthChecks::ActiveHealthChecks(uv_loop_t* loop)
     : loop_(loop), random_(std::random_device{}()) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
+  // Like the rest of the health monitor, checks never keep the loop alive.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
 }
 
 ActiveHealthChecks::~ActiveHealthChecks() {

@@ -48,6 +48,9 @@ void HealthProbe::begin() {
   tcp_.data = this;
   timer_.data = this;
   open_handles_ = 2;
+  // A check never keeps the loop alive on its own (its owner's stop() ends it).
+  uv_unref(reinterpret_cast<uv_handle_t*>(&tcp_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
   uv_timer_start(&timer_, &HealthProbe::onTimeout, static_cast<uint64_t>(spec_.timeout.count()), 0);
   uv_tcp_nodelay(&tcp_, 1);
   connect_req_.data = this;

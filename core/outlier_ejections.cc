@@ -11,7 +11,7 @@ namespace {
 std::string_view why(uint32_t reasons) {
   if (reasons & kEjectConsecutiveFailures) return "consecutive failures";
   if (reasons & kEjectConsecutive5xx) return "consecutive 5xx";
-  return "max_fail failures within fail_timeout";
+  return "failures within fail_timeout (max_fail)";
 }
 
 uint32_t thresholdOf(uint32_t reasons, const Cluster& cluster, size_t index) {

@@ -28,8 +28,9 @@ constexpr uint64_t kReloadCoalesceMs = 20;
 
 class MainLoop {
  public:
-  MainLoop(Reloader& reloader, std::vector<std::unique_ptr<core::Worker>>& workers)
-      : reloader_(reloader), workers_(workers) {
+  MainLoop(Reloader& reloader, std::vector<std::unique_ptr<core::Worker>>& workers,
+           core::HealthMonitor& health)
+      : reloader_(reloader), workers_(workers), health_(health) {
     uv_loop_t* loop = uv_default_loop();
     for (uv_signal_t* sig : signals()) {
       uv_signal_init(loop, sig);
@@ -109,10 +110,12 @@ class MainLoop {
     for (uv_signal_t* sig : self->signals()) uv_unref(reinterpret_cast<uv_handle_t*>(sig));
     uv_close(reinterpret_cast<uv_handle_t*>(&self->reload_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&self->worker_exit_), nullptr);
+    self->health_.stop();  // no worker signals it any more
   }
 
   Reloader& reloader_;
   std::vector<std::unique_ptr<core::Worker>>& workers_;
+  core::HealthMonitor& health_;
   uv_signal_t sigterm_{}, sigint_{}, sighup_{}, sigusr1_{}, sigusr2_{};
   uv_timer_t reload_timer_{};
   uv_async_t worker_exit_{};
@@ -156,7 +159,10 @@ int run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a peer closing mid-write is an error code, not a death
   std::vector<std::unique_ptr<core::Worker>> workers;
   // Never freed: libuv's signal handlers refer to its handles until exit.
-  MainLoop& main_loop = *new MainLoop(reloader, workers);
+  // Never freed either: workers may signal its wakeup until they exit.
+  core::HealthMonitor& health = *new core::HealthMonitor(uv_default_loop());
+  reloader.setHealthMonitor(&health);
+  MainLoop& main_loop = *new MainLoop(reloader, workers, health);
   // Signals are handled from here on, so none is lost during start-up.
   auto started = reloader.start();
   if (!started) {

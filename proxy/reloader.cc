@@ -143,8 +143,15 @@ core::Result<std::shared_ptr<const core::Snapshot>> Reloader::build(Candidate& c
     if (!opened) return tl::unexpected(opened.error());
     candidate.access_log = std::move(*opened);
   }
-  return core::buildSnapshot(candidate.config, candidate.servers,
-                             {candidate.listeners, candidate.access_log}, registry_, version);
+  return core::buildSnapshot(
+      candidate.config, candidate.servers,
+      {candidate.listeners, candidate.access_log, health_ != nullptr ? health_->wakeup() : nullptr},
+      registry_, version);
+}
+
+void Reloader::publish(std::shared_ptr<const core::Snapshot> snapshot) {
+  if (health_ != nullptr) health_->adopt(snapshot);
+  publisher_.publish(std::move(snapshot));
 }
 
 core::Result<std::string> Reloader::check() {
@@ -174,7 +181,7 @@ tl::expected<void, Reloader::StartError> Reloader::start() {
   current_ = std::move(candidate->config);
   core::log(core::LogLevel::kInfo, "gourmet {}: {} workers; {}", GOURMET_VERSION, workers_,
             summary(**snapshot));
-  publisher_.publish(std::move(*snapshot));
+  publish(std::move(*snapshot));
   return {};
 }
 
@@ -246,7 +253,7 @@ void Reloader::finishReload(core::Result<Candidate> candidate, uv_loop_t& loop) 
   access_log_ = candidate->access_log;
   current_ = std::move(candidate->config);
   servers_ = std::move(candidate->servers);
-  publisher_.publish(std::move(*snapshot));
+  publish(std::move(*snapshot));
   std::string what = diff.empty() ? std::string() : diff.summary();
   if (!moved.empty()) {
     what += fmt::format("{}server addresses re-resolved: {}", what.empty() ? "" : "; ",

@@ -23,6 +23,7 @@
 
 #include "core/access_log.h"
 #include "core/config.h"
+#include "core/health_monitor.h"
 #include "core/listener.h"
 #include "core/server_registry.h"
 #include "core/snapshot_publisher.h"
@@ -55,6 +56,10 @@ class Reloader {
   // none starts any more.
   void stop();
 
+  // Before start(): the monitor that gets every published snapshot, and
+  // whose wakeup the workers signal.
+  void setHealthMonitor(core::HealthMonitor* monitor) { health_ = monitor; }
+
   // SIGUSR1: reopen the access log (after rotation).
   void reopenLogs();
 
@@ -77,10 +82,12 @@ class Reloader {
   void finishReload(core::Result<Candidate> candidate, uv_loop_t& loop);
   core::Result<std::shared_ptr<const core::Snapshot>> build(Candidate& candidate, uint64_t version);
   std::string summary(const core::Snapshot& snapshot) const;
+  void publish(std::shared_ptr<const core::Snapshot> snapshot);
 
   std::string path_;
   std::optional<uint32_t> workers_override_;
   core::SnapshotPublisher& publisher_;
+  core::HealthMonitor* health_ = nullptr;
   core::ServerRegistry registry_;
   std::optional<core::Config> current_;
   core::ServerLists servers_;                      // as the current snapshot was built from

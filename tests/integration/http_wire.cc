@@ -167,6 +167,13 @@ int listenOnLoopback(int backlog, uint16_t* port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(*port);
+  if (*port != 0) {
+    // Listening again where a stopped origin was (its connections may be in
+    // TIME_WAIT): what a restarted server does.
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
   socklen_t len = sizeof addr;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd, backlog) != 0 ||

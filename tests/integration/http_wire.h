@@ -72,8 +72,9 @@ BodyDigest patternDigest(uint64_t n);
 enum class Framing { kNone, kContentLength, kChunked, kUntilClose };
 const char* framingName(Framing f);
 
-// A listening TCP socket on 127.0.0.1 with a kernel-chosen port (close-on-exec,
-// so gourmet never inherits it); -1 on failure.
+// A listening TCP socket on 127.0.0.1 (close-on-exec, so gourmet never
+// inherits it) on `*port`, or on a kernel-chosen one written to `*port`
+// when it is 0; -1 on failure.
 int listenOnLoopback(int backlog, uint16_t* port);
 // A blocking client socket connected to 127.0.0.1:port with TCP_NODELAY; -1 on
 // failure or when the connection is not established within `timeout`.

@@ -43,7 +43,10 @@ Reply Reply::text(int status, std::string reason, std::string body) {
 
 Reply echoTarget(const Request& request) { return Reply::text(200, "OK", request.target); }
 
-TestOrigin::TestOrigin(Handler handler) : handler_(std::move(handler)) {
+TestOrigin::TestOrigin(Handler handler) : TestOrigin(std::move(handler), 0) {}
+
+TestOrigin::TestOrigin(Handler handler, uint16_t port) : handler_(std::move(handler)) {
+  port_ = port;
   listen_fd_ = listenOnLoopback(SOMAXCONN, &port_);
   if (listen_fd_ < 0) throw std::runtime_error("TestOrigin: cannot listen on 127.0.0.1");
   acceptor_ = std::thread([this] { acceptLoop(); });

@@ -74,6 +74,8 @@ class TestOrigin {
  public:
   // `handler` runs on connection threads, possibly concurrently.
   explicit TestOrigin(Handler handler = echoTarget);
+  // On a given port: an origin restarted where a stopped one listened.
+  TestOrigin(Handler handler, uint16_t port);
   ~TestOrigin();
   TestOrigin(const TestOrigin&) = delete;
   TestOrigin& operator=(const TestOrigin&) = delete;

@@ -2,7 +2,7 @@
 
 namespace gourmet::core {
 
-HealthMonitor::HealthMonitor(uv_loop_t* loop) : loop_(loop) {
+HealthMonitor::HealthMonitor(uv_loop_t* loop) : loop_(loop), checks_(loop) {
   uv_async_init(loop, &wakeup_, &HealthMonitor::onWakeup);
   wakeup_.data = this;
   uv_timer_init(loop, &timer_);
@@ -15,6 +15,7 @@ HealthMonitor::HealthMonitor(uv_loop_t* loop) : loop_(loop) {
 void HealthMonitor::adopt(std::shared_ptr<const Snapshot> snapshot) {
   current_ = std::move(snapshot);
   ejections_.adopt(*current_);
+  checks_.adopt(current_);
   // Requests made against the previous snapshot's servers that stay.
   schedule(ejections_.take(*current_, uv_now(loop_)));
 }
@@ -24,6 +25,7 @@ void HealthMonitor::stop() {
   stopped_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  checks_.stop([] {});
   current_.reset();
 }
 

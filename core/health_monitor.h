@@ -2,8 +2,8 @@
 
 // The main thread's health decisions for every server of the process:
 // passive ejections (OutlierEjections), woken by workers through one
-// uv_async when an observation crossed a threshold, and the timer that lets
-// ejected servers back in. The Reloader hands it every snapshot it
+// uv_async when an observation crossed a threshold, the timer that lets
+// ejected servers back in, and the active checks (ActiveHealthChecks). The Reloader hands it every snapshot it
 // publishes; its wakeup handle goes to the workers in SnapshotServices.
 // Main thread only, except wakeup() which workers signal.
 
@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/active_health_checks.h"
 #include "core/outlier_ejections.h"
 #include "core/snapshot.h"
 
@@ -42,6 +43,7 @@ class HealthMonitor {
   uv_timer_t timer_{};
   std::shared_ptr<const Snapshot> current_;
   OutlierEjections ejections_;
+  ActiveHealthChecks checks_;
   bool stopped_ = false;
 };
 

@@ -86,6 +86,17 @@ trap 'exit 143' TERM
 
 now_ms() { date +%s%3N; }
 
+# Sleeps until $2 seconds after the time $1 (ms). In the background and
+# waited for, so that a signal's trap runs at once, not after the sleep.
+sleep_until() {
+  local seconds
+  seconds=$(awk -v t="$1" -v now="$(now_ms)" -v at="$2" \
+    'BEGIN { d = (t + at * 1000 - now) / 1000; print (d > 0 ? d : 0) }')
+  sleep "$seconds" &
+  pids+=($!)
+  wait $!
+}
+
 # Waits up to 5 s for "listening on ADDRESS:PORT" in log $2 of process $1
 # and prints PORT.
 listening_port() {
@@ -207,14 +218,12 @@ EOF
   pids+=("$wrk_pid")
 
   # The schedule itself is what is measured, so plain sleeps to reach it.
-  sleep "$(awk -v t="$start_ms" -v now="$(now_ms)" -v at="$kill_at" \
-    'BEGIN { d = (t + at * 1000 - now) / 1000; print (d > 0 ? d : 0) }')"
+  sleep_until "$start_ms" "$kill_at"
   kill_ms=$(now_ms)
   kill -KILL "${origin_pids[victim]}"
   wait "${origin_pids[victim]}" 2>/dev/null || true
 
-  sleep "$(awk -v t="$start_ms" -v now="$(now_ms)" -v at="$restart_at" \
-    'BEGIN { d = (t + at * 1000 - now) / 1000; print (d > 0 ? d : 0) }')"
+  sleep_until "$start_ms" "$restart_at"
   restart_ms=$(now_ms)
   start_origin "origin-$victim" "${origin_ports[victim]}" "$dir/origin-$victim.restart.log"
   local listen_ms

@@ -28,7 +28,8 @@ threads=2
 health_check=1
 keep_logs=0
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+# The comment at the top of this file, up to its first other line.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
 while [[ $# -gt 0 ]]; do
   case $1 in

@@ -5,6 +5,10 @@
 // with --svg sweeps the load from 0.50 to 0.95 and plots p99 against it.
 // The balancers are the proxy's own (balancers::findBalancer), so what this
 // shows is what the proxy does, up to the workload model.
+//
+// `--scenario failure` runs tools/lbsim/failure_report.h instead: one
+// server fails half of its requests from t = 10 s, and each balancer's
+// error rate is shown with outlier detection off and on.
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "balancers/registry.h"
+#include "tools/lbsim/failure_report.h"
 #include "tools/lbsim/simulation.h"
 #include "tools/lbsim/svg_plot.h"
 
@@ -27,22 +32,36 @@ constexpr std::string_view kAlgorithms[] = {"round_robin", "random", "least_conn
 
 constexpr double kSweepLoads[] = {0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95};
 
+enum class ScenarioKind { kLatency, kFailure };
+
 struct Options {
   Scenario scenario;
   std::string svg_path;
+  ScenarioKind kind = ScenarioKind::kLatency;
+  double duration_s = 120;  // failure scenario: simulated time
+  bool slow_factor_given = false;
+  bool check = false;
 };
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: lbsim [--load 0.8] [--servers 10] [--slow-factor 5] [--workers 4]\n"
-               "             [--requests 200000] [--seed 1] [--svg p99.svg]\n"
-               "\n"
-               "Simulates Poisson arrivals at LOAD times the servers' capacity, spread over\n"
-               "WORKERS dispatchers that each run their own balancer (sharing the servers'\n"
-               "active counts, as the proxy's workers do), in front of SERVERS FIFO servers\n"
-               "with exponential service times of mean 10 ms, server 0 SLOW-FACTOR times\n"
-               "slower. Prints response times per algorithm; --svg also sweeps the load\n"
-               "from 0.50 to 0.95 and writes a plot of p99 against load.\n");
+  std::fprintf(
+      out,
+      "usage: lbsim [--load 0.8] [--servers 10] [--slow-factor 5] [--workers 4]\n"
+      "             [--requests 200000] [--seed 1] [--svg p99.svg]\n"
+      "       lbsim --scenario failure [--duration 120] [--fail-kind 503|reset] [--check]\n"
+      "             [--load 0.8] [--servers 10] [--slow-factor 1] [--workers 4] [--seed 1]\n"
+      "\n"
+      "Simulates Poisson arrivals at LOAD times the servers' capacity, spread over\n"
+      "WORKERS dispatchers that each run their own balancer (sharing the servers'\n"
+      "active counts, as the proxy's workers do), in front of SERVERS FIFO servers\n"
+      "with exponential service times of mean 10 ms, server 0 SLOW-FACTOR times\n"
+      "slower. Prints response times per algorithm; --svg also sweeps the load\n"
+      "from 0.50 to 0.95 and writes a plot of p99 against load.\n"
+      "\n"
+      "--scenario failure: server 0 fails half of its requests (after 1 ms, a 503\n"
+      "or a reset) from t = 10 s on; prints each algorithm's error rate over DURATION\n"
+      "seconds with outlier detection off and on (gourmet's defaults). --check\n"
+      "exits 1 unless outlier detection lowers every algorithm's error rate.\n");
 }
 
 bool parseDouble(std::string_view text, double& out) {
@@ -69,6 +88,10 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
       usage(stdout);
       std::exit(0);
     }
+    if (arg == "--check") {
+      options.check = true;
+      continue;
+    }
     if (size_t eq = arg.find('='); eq != std::string_view::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
@@ -90,6 +113,7 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
     } else if (arg == "--slow-factor") {
       ok = parseDouble(value, d) && d > 0 && d <= 1000;
       s.slow_factor = d;
+      options.slow_factor_given = true;
     } else if (arg == "--workers") {
       ok = parseUnsigned(value, n) && n >= 1 && n <= 1024;
       s.workers = static_cast<uint32_t>(n);
@@ -99,6 +123,15 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
     } else if (arg == "--seed") {
       ok = parseUnsigned(value, n);
       s.seed = n;
+    } else if (arg == "--scenario") {
+      ok = value == "latency" || value == "failure";
+      options.kind = value == "failure" ? ScenarioKind::kFailure : ScenarioKind::kLatency;
+    } else if (arg == "--duration") {
+      ok = parseDouble(value, d) && d > 10 && d <= 100000;
+      options.duration_s = d;
+    } else if (arg == "--fail-kind") {
+      ok = value == "reset" || value == "503";
+      s.failure.kind = value == "503" ? FailureKind::k503 : FailureKind::kReset;
     } else if (arg == "--svg") {
       ok = !value.empty();
       options.svg_path = value;
@@ -109,17 +142,28 @@ bool parseOptions(int argc, char** argv, Options& options, std::string& error) {
     if (!ok) {
       error = "bad value '" + std::string(value) + "' for " + std::string(arg) +
               " (load in (0, 2], servers 1..10000, slow-factor in (0, 1000], workers 1..1024, "
-              "requests 100..1e8)";
+              "requests 100..1e8, scenario latency|failure, duration in (10, 1e5] s, fail-kind "
+              "reset|503)";
       return false;
     }
   }
   return true;
 }
 
-struct Algorithm {
-  std::string_view name;
-  const balancers::BalancerFactory* factory;
-};
+using Algorithm = NamedBalancer;
+
+// The failure scenario's defaults: servers alike (unless --slow-factor),
+// the failure from t = 10 s, and as many requests as DURATION seconds hold.
+Scenario failureScenario(const Options& options) {
+  Scenario s = options.scenario;
+  if (!options.slow_factor_given) s.slow_factor = 1;
+  s.failure.start_ms = 10000;
+  s.failure.server = 0;
+  s.failure.share = 0.5;
+  s.failure.fail_ms = 1;
+  s.requests = static_cast<uint64_t>(options.duration_s * 1000 * s.load * capacityPerMs(s));
+  return s;
+}
 
 void printTable(const Scenario& s, const std::vector<Algorithm>& algorithms) {
   const double capacity = capacityPerMs(s) * 1000;
@@ -217,6 +261,12 @@ int run(int argc, char** argv) {
     } else {
       skipped += (skipped.empty() ? "" : ", ") + std::string(name);
     }
+  }
+  if (options.kind == ScenarioKind::kFailure) {
+    const bool ok = printFailureTable(failureScenario(options), algorithms, options.check);
+    if (!skipped.empty())
+      std::printf("skipped (not registered in this build): %s\n", skipped.c_str());
+    return ok ? 0 : 1;
   }
   printTable(options.scenario, algorithms);
   if (!skipped.empty())

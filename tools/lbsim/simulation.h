@@ -17,16 +17,39 @@
 //   balancer learns it through onEnd, as the proxy reports the time to the
 //   end of the response.
 //
-// The workload (arrival times, service demands, dispatcher, key) comes from
-// random streams of its own, so every algorithm faces the same requests
-// (common random numbers) and a seed gives the same numbers on every run.
+// - optionally (Scenario::failure), from a time on one server fails a share
+//   of the requests it is sent, fast (a reset or a 503 after `fail_ms`,
+//   without queueing), and outlier detection (Scenario::outlier_detection,
+//   core::ServerHealth with tools/lbsim/ejector.h deciding) may eject it
+//   from every dispatcher's ServerSet, as the proxy's monitor does.
+//
+// The workload (arrival times, service demands, dispatcher, key, whether a
+// request to the failing server fails) comes from random streams of its
+// own, so every algorithm faces the same requests (common random numbers)
+// and a seed gives the same numbers on every run.
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "balancers/balancer.h"
+#include "core/config.h"
 
 namespace gourmet::lbsim {
+
+// How the failing server fails: a reset is a transport failure (the
+// balancer's Completion::failed, a kTransportFailure for outlier
+// detection); a 503 is an answer the balancer sees as a fast response and
+// outlier detection counts as a kGatewayStatus.
+enum class FailureKind { kReset, k503 };
+
+struct Failure {
+  double start_ms = -1;  // < 0: no server fails
+  uint32_t server = 0;
+  double share = 0.5;  // of the requests it is sent from start_ms on
+  double fail_ms = 1;  // time to the failure (no queueing)
+  FailureKind kind = FailureKind::k503;
+};
 
 struct Scenario {
   double load = 0.8;  // arrival rate / total service capacity
@@ -37,6 +60,9 @@ struct Scenario {
   uint64_t seed = 1;
   double mean_service_ms = 10.0;  // a fast server's mean service time
   uint64_t key_space = 100000;    // distinct keys (clients) for `hash`
+  Failure failure;
+  // nullopt: no outlier detection (failures only reach the balancers).
+  std::optional<core::OutlierDetectionConfig> outlier_detection;
 };
 
 struct Result {
@@ -48,6 +74,17 @@ struct Result {
   // grew throughout the run, and the percentiles grow with the number of
   // requests.
   bool slow_overloaded = false;
+  // With a Failure: requests that arrived from its start_ms on, and how
+  // many of them the client saw fail (the server failed them, or no server
+  // was eligible).
+  uint64_t after_failure = 0, failed_after_failure = 0;
+  uint64_t sent_to_failing = 0;                   // of after_failure
+  uint64_t ejections = 0, refused_ejections = 0;  // outlier detection
+  double errorRate() const {
+    return after_failure == 0
+               ? 0
+               : static_cast<double>(failed_after_failure) / static_cast<double>(after_failure);
+  }
 };
 
 // The first tenth of the requests is warm-up and left out of the results,

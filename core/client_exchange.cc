@@ -39,6 +39,7 @@ void ClientConnection::beginExchange(uint64_t now_ns) {
   ex_ = ClientExchangeState{};
   ex_.started_ns = now_ns;
   ex_.started_ms = uv_now(worker_.loop());
+  ex_.request_id = RequestId::next(worker_.index());
 }
 
 int ClientConnection::startExchange() {
@@ -93,6 +94,7 @@ int ClientConnection::startExchange() {
   }
   const Route* route =
       ex_.generation->router.match(target.host, request_path_, forwarded_path_, route_scratch_);
+  if (route != nullptr) ex_.error_pages = route->error_pages;
   if (route == nullptr) {
     respondLocally(404, "no_route", false);
     return 0;
@@ -208,16 +210,18 @@ void ClientConnection::respondLocally(int status, std::string_view reason, bool 
       .json = acceptsJson(request_.find(HeaderName::kAccept).value_or("")),
       .keep_alive = ex_.keep_alive,
       .head_request = ex_.head_request,
+      .request_id = ex_.request_id.view(),
   };
-  const size_t written = worker_.errorPages().append(page, out_.buffer());
+  const ErrorPages& pages = ex_.error_pages != nullptr ? *ex_.error_pages : worker_.errorPages();
+  const size_t written = pages.append(page, out_.buffer());
   ex_.status = status;
   ex_.reason = reason;
   ex_.bytes_sent += written;
   ex_.local = true;
   ex_.response = ClientExchangeState::Response::kComplete;
   if (status >= 500) {
-    logRepeated(LogLevel::kWarn, {reason, "client responses"}, "{} {} {}: {} {}", client_ip_,
-                ex_.method, request_.target(), status, reason);
+    logRepeated(LogLevel::kWarn, {reason, "client responses"}, "{} {} {}: {} {} (request {})",
+                client_ip_, ex_.method, request_.target(), status, reason, ex_.request_id.view());
   }
 }
 

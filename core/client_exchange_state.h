@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/error_page.h"
 #include "core/http_rewrite.h"
+#include "core/request_id.h"
 #include "core/worker.h"
 
 namespace gourmet::core {
@@ -50,6 +52,11 @@ struct ClientExchangeState {
   uint64_t started_ns = 0;         // the same, for the latency histogram
   uint64_t upstream_clock_ns = 0;  // the server has had the request since then
   uint64_t upstream_latency_us = 0;
+
+  RequestId request_id;  // X-Request-Id of gourmet's own responses, in its 5xx log lines
+  // The route's pages for gourmet's own responses; null before routing
+  // (the listener's). Lives as long as `generation` is pinned.
+  const ErrorPages* error_pages = nullptr;
 
   Generation* generation = nullptr;  // pinned while the request is served
   Generation::ClusterState* cluster = nullptr;

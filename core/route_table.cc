@@ -49,4 +49,13 @@ RoutePrefilter prefilterOf(const std::vector<Route>& routes) {
 RouteTable::RouteTable(std::vector<Route> routes)
     : routes_(std::move(routes)), prefilter_(prefilterOf(routes_)) {}
 
+RouteTable::RouteTable(std::vector<Route> routes,
+                       std::vector<std::shared_ptr<const ErrorPages>> pages)
+    : RouteTable(std::move(routes)) {
+  error_pages_ = std::move(pages);
+  for (size_t i = 0; i < routes_.size() && i < error_pages_.size(); ++i) {
+    routes_[i].error_pages = error_pages_[i].get();
+  }
+}
+
 }  // namespace gourmet::core

@@ -6,12 +6,14 @@
 // its own (Router), because RE2 locks its DFA cache on every match.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/error_page.h"
 #include "core/route_prefilter.h"
 
 namespace gourmet::core {
@@ -25,12 +27,19 @@ struct Route {
   bool rewrite_to_last_group = false;
   std::optional<uint64_t> max_body_size;  // overrides the server's limit
   RoutePrefix prefix;                     // what the prefilter knows of `pattern`
+  // gourmet's own responses once this route is chosen (the location's
+  // error_pages over the listener's); owned by the table. Null: the
+  // listener's.
+  const ErrorPages* error_pages = nullptr;
 };
 
 class RouteTable {
  public:
   RouteTable() = default;
   explicit RouteTable(std::vector<Route> routes);
+  // With each route's error pages (`pages` parallel to `routes`), which the
+  // table keeps alive for its routes.
+  RouteTable(std::vector<Route> routes, std::vector<std::shared_ptr<const ErrorPages>> pages);
 
   // Checks one location (the loader validated it; errors here still come
   // back as values, at the pattern's or the rewrite's position) and learns
@@ -44,6 +53,7 @@ class RouteTable {
  private:
   std::vector<Route> routes_;
   RoutePrefilter prefilter_;
+  std::vector<std::shared_ptr<const ErrorPages>> error_pages_;  // what routes_ point at
 };
 
 }  // namespace gourmet::core

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "balancers/registry.h"
+#include "core/error_page_files.h"
 
 namespace gourmet::core {
 namespace {
@@ -123,7 +124,10 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const Config& config,
     if (!route) return tl::unexpected(route.error());
     routes.push_back(std::move(*route));
   }
-  snapshot->routes = RouteTable(std::move(routes));
+  auto error_pages = loadErrorPages(config);  // reads the files: a reload rereads them
+  if (!error_pages) return tl::unexpected(error_pages.error());
+  snapshot->error_pages = error_pages->listener;
+  snapshot->routes = RouteTable(std::move(routes), std::move(error_pages->locations));
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 

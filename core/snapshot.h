@@ -82,7 +82,8 @@ struct Snapshot {
   SnapshotServices services;
   std::vector<Cluster> clusters;
   RouteTable routes;  // each worker compiles its own regexes (core/router.h)
-  // Prepared local responses; the built-in ones until pages from files exist.
+  // The listener's local responses (error_pages files over the built-in
+  // pages); a location's own are its Route's.
   std::shared_ptr<const ErrorPages> error_pages = ErrorPages::standard();
   Millis client_header_timeout{10000};
   Millis client_idle_timeout{60000};

@@ -18,29 +18,35 @@ std::string render(const ErrorResponse& error) {
   return out;
 }
 
-// The renderer as it was before pages were prepared (fmt per response): the
-// prepared bytes must be exactly these.
+// The renderer as it was before pages were prepared (fmt per response), with
+// the request id where it goes: the prepared bytes must be exactly these.
 std::string reference(const ErrorResponse& error) {
   std::string_view text = statusText(error.status);
+  const bool id = !error.request_id.empty();
   std::string body;
   if (error.json) {
-    body = fmt::format(R"({{"status":{},"error":"{}","reason":"{}"}})"
+    body = fmt::format(R"({{"status":{},"error":"{}","reason":"{}"{}}})"
                        "\n",
-                       error.status, text, error.reason);
+                       error.status, text, error.reason,
+                       id ? fmt::format(R"(,"request_id":"{}")", error.request_id) : "");
   } else {
     body = fmt::format(
         "<!DOCTYPE html>\n<html><head><title>{0} {1}</title></head>\n"
-        "<body><h1>{0} {1}</h1>\n<p>reason: {2}</p>\n<hr><p>gourmet</p></body></html>\n",
-        error.status, text, error.reason);
+        "<body><h1>{0} {1}</h1>\n<p>reason: {2}</p>\n{3}<hr><p>gourmet</p></body></html>\n",
+        error.status, text, error.reason,
+        id ? fmt::format("<p>request id: {}</p>\n", error.request_id) : "");
   }
   std::string out = fmt::format(
       "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-      "Cache-Control: no-store\r\n{}\r\n",
+      "Cache-Control: no-store\r\n{}{}\r\n",
       error.status, text, error.json ? "application/json" : "text/html; charset=utf-8", body.size(),
+      id ? fmt::format("X-Request-Id: {}\r\n", error.request_id) : "",
       error.keep_alive ? "" : "Connection: close\r\n");
   if (!error.head_request) out.append(body);
   return out;
 }
+
+constexpr std::string_view kId = "a3f100200000002a";
 
 // Every flavour of one (status, reason).
 std::vector<ErrorResponse> flavours(int status, std::string_view reason) {
@@ -48,11 +54,14 @@ std::vector<ErrorResponse> flavours(int status, std::string_view reason) {
   for (bool json : {false, true}) {
     for (bool keep_alive : {false, true}) {
       for (bool head : {false, true}) {
-        all.push_back({.status = status,
-                       .reason = reason,
-                       .json = json,
-                       .keep_alive = keep_alive,
-                       .head_request = head});
+        for (std::string_view id : {std::string_view(), kId}) {
+          all.push_back({.status = status,
+                         .reason = reason,
+                         .json = json,
+                         .keep_alive = keep_alive,
+                         .head_request = head,
+                         .request_id = id});
+        }
       }
     }
   }
@@ -60,8 +69,8 @@ std::vector<ErrorResponse> flavours(int status, std::string_view reason) {
 }
 
 std::string describe(const ErrorResponse& e) {
-  return fmt::format("{} {} json={} keep_alive={} head={}", e.status, e.reason, e.json,
-                     e.keep_alive, e.head_request);
+  return fmt::format("{} {} json={} keep_alive={} head={} id={}", e.status, e.reason, e.json,
+                     e.keep_alive, e.head_request, e.request_id);
 }
 
 struct Split {
@@ -236,6 +245,44 @@ TEST(ErrorPages, EveryUpstreamErrorHasAPreparedPage) {
                               UpstreamError::kInvalidResponse, UpstreamError::kResponseTimeout}) {
     EXPECT_TRUE(pages.prepared(upstreamErrorStatus(error), upstreamErrorReason(error)))
         << upstreamErrorReason(error);
+  }
+}
+
+TEST(ErrorPage, RequestIdInHeaderAndBodyOfBothFormats) {
+  for (bool json : {false, true}) {
+    std::string out;
+    ErrorResponse error{.status = 502, .reason = "upstream_reset", .json = json, .request_id = kId};
+    ErrorPages::standard()->append(error, out);
+    Split response = split(out);
+    EXPECT_EQ(occurrences(response.head, "\r\nX-Request-Id: a3f100200000002a\r\n"), 1u) << out;
+    EXPECT_EQ(occurrences(response.body, kId), 1u) << out;
+    EXPECT_NE(response.body.find(json ? R"("request_id":"a3f100200000002a")"
+                                      : "<p>request id: a3f100200000002a</p>"),
+              std::string::npos)
+        << out;
+  }
+}
+
+TEST(ErrorPage, PreparedPagesCarryEachRequestsOwnId) {
+  const ErrorPages& pages = *ErrorPages::standard();
+  std::string first, second;
+  pages.append({.status = 503, .reason = "no_server", .request_id = "0000000000000001"}, first);
+  pages.append({.status = 503, .reason = "no_server", .request_id = "00000000000000ff"}, second);
+  EXPECT_NE(first.find("0000000000000001"), std::string::npos);
+  EXPECT_EQ(first.find("00000000000000ff"), std::string::npos) << "no id left from another page";
+  EXPECT_EQ(occurrences(second, "00000000000000ff"), 2u) << second;  // header and body
+  for (char c : first + second) {
+    EXPECT_TRUE(c == '\r' || c == '\n' || (c >= 0x20 && c < 0x7f)) << int(c);
+  }
+}
+
+TEST(ErrorPage, BuiltInPagesNameNoAddress) {
+  for (const ErrorPages::Known& known : ErrorPages::known()) {
+    for (const ErrorResponse& error : flavours(known.status, known.reason)) {
+      std::string out;
+      ErrorPages::standard()->append(error, out);
+      EXPECT_EQ(out.find("127.0.0.1"), std::string::npos) << describe(error);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/config_diff.h"
 #include "core/config_loader.h"
+#include "core/error_page_files.h"
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "providers/registry.h"
@@ -235,7 +236,9 @@ void Reloader::finishReload(core::Result<Candidate> candidate, uv_loop_t& loop) 
   // Names are re-resolved on every SIGHUP: a server whose name now
   // resolves elsewhere is a change even when the file is not.
   const std::vector<std::string> moved = readdressed(servers_, candidate->servers);
-  if (diff.empty() && moved.empty()) {
+  // Error pages are files the config names: a SIGHUP rereads them even
+  // when the config itself is the same.
+  if (diff.empty() && moved.empty() && !core::namesErrorPageFiles(candidate->config)) {
     core::log(core::LogLevel::kInfo,
               "reload: configuration unchanged, still version {} (server names re-resolved, "
               "same addresses)",
@@ -255,6 +258,7 @@ void Reloader::finishReload(core::Result<Candidate> candidate, uv_loop_t& loop) 
   servers_ = std::move(candidate->servers);
   publish(std::move(*snapshot));
   std::string what = diff.empty() ? std::string() : diff.summary();
+  if (what.empty() && moved.empty()) what = "error pages reread";
   if (!moved.empty()) {
     what += fmt::format("{}server addresses re-resolved: {}", what.empty() ? "" : "; ",
                         fmt::join(moved, ", "));

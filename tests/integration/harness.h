@@ -142,7 +142,7 @@ struct UpstreamSpec {
   std::string response_timeout = "1s";
   // More of the upstream's YAML, as written at its keys' level ("retries:\n
   // attempts: 0\n"); each line is indented under the upstream.
-  std::string extra;
+  std::string extra = "";
 };
 struct LocationSpec {
   std::string path = "^/";

@@ -12,7 +12,11 @@ constexpr size_t kMaxPendingInput = 64 * 1024;
 
 }  // namespace
 
-ClientConnection::ClientConnection(Worker& worker) : worker_(worker), out_(*this, nullptr) {
+ClientConnection::ClientConnection(Worker& worker)
+    : worker_(worker),
+      out_(*this, nullptr),
+      // Retry jitter: connections of one worker, and workers, draw apart.
+      random_state_(uv_hrtime() ^ reinterpret_cast<uintptr_t>(this)) {
   uv_timer_init(worker_.loop(), &timer_);
   deadline_.init(
       worker_.loop(), &timer_,
@@ -36,7 +40,7 @@ void ClientConnection::attach(ClientSocket& socket) {
   phase_ = Phase::kBetween;
   ex_ = ClientExchangeState{};
   upstream_ = nullptr;
-  receive_due_ms_ = send_due_ms_ = send_mark_ = 0;
+  receive_due_ms_ = send_due_ms_ = send_mark_ = retry_due_ms_ = 0;
   deadline_.clear();
   upstream_backpressure_ = upstream_paused_ = eof_ = in_drive_ = false;
 }
@@ -45,7 +49,8 @@ void ClientConnection::recycle() {
   // Everyday heads and pages fit in 4 KiB; a connection that met a larger
   // one does not keep the memory for the next socket.
   constexpr size_t kKeep = 4096;
-  for (std::string* buffer : {&scratch_, &upstream_head_, &request_path_, &forwarded_path_}) {
+  for (std::string* buffer :
+       {&scratch_, &upstream_head_, &request_path_, &forwarded_path_, &retry_bytes_}) {
     if (buffer->capacity() > kKeep) std::string().swap(*buffer);
   }
   pending_.shrink(kKeep);
@@ -62,7 +67,9 @@ void ClientConnection::recycle() {
 
 void ClientConnection::updateDeadline() {
   uint64_t due = receive_due_ms_;
-  if (send_due_ms_ != 0 && (due == 0 || send_due_ms_ < due)) due = send_due_ms_;
+  for (uint64_t other : {send_due_ms_, retry_due_ms_}) {
+    if (other != 0 && (due == 0 || other < due)) due = other;
+  }
   if (due == 0) {
     deadline_.clear();
     return;
@@ -130,6 +137,10 @@ void ClientConnection::onDeadline() {
       }
       return;
     }
+  }
+  if (retry_due_ms_ != 0 && now >= retry_due_ms_) {
+    startRetry();  // re-arms what is left of ours itself
+    return;
   }
   updateDeadline();
 }
@@ -302,7 +313,8 @@ void ClientConnection::resumeUpstream() {
 void ClientConnection::updateReading() {
   const bool want =
       (phase_ == Phase::kBetween || phase_ == Phase::kReadingHead || phase_ == Phase::kExchange) &&
-      !eof_ && !upstream_backpressure_ && !out_.aboveHigh() && pending_.size() < kMaxPendingInput;
+      !eof_ && !upstream_backpressure_ && !out_.aboveHigh() && pending_.size() < kMaxPendingInput &&
+      ex_.attempt != ClientExchangeState::Attempt::kBackoff;
   socket_->setReading(want);
 }
 
@@ -353,7 +365,7 @@ void ClientConnection::close() {
     finishExchange();
   }
   phase_ = Phase::kClosed;
-  receive_due_ms_ = send_due_ms_ = 0;
+  receive_due_ms_ = send_due_ms_ = retry_due_ms_ = 0;
   deadline_.stop();
   socket_->close();  // gives this back once libuv is done with the socket
 }

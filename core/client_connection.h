@@ -17,7 +17,8 @@
 //
 // client_connection.cc: socket, parser, flow control and timers.
 // client_exchange.cc: routing, the request to the upstream, local responses.
-// client_upstream_response.cc: the upstream's response, errors and replays.
+// client_upstream_response.cc: attempts on servers (circuit breaking,
+// passive health), the upstream's response, errors, replays and retries.
 
 #include <netinet/in.h>
 #include <uv.h>
@@ -102,7 +103,6 @@ class ClientConnection final : public OutQueue::Owner,
   void failRequestBody(int status, std::string_view reason);
   void finishRequestBody();
   void respondLocally(int status, std::string_view reason, bool close_after);
-  void connectUpstream(bool fresh);
   bool mayReplay() const;
   void releaseUpstream(bool reusable);
   void endResponseEarly(std::string_view reason);
@@ -114,7 +114,20 @@ class ClientConnection final : public OutQueue::Owner,
   void onUpstreamError(UpstreamConnection& conn, UpstreamError error) override;
   void onUpstreamDrained() override;
   void onUpstreamReadEnd() override;
+  void writeUpstream(std::initializer_list<std::string_view> parts);
 
+  // Attempts (client_upstream_response.cc)
+  size_t pickServer();
+  size_t pickRetryServer();
+  bool admitRequest();
+  UpstreamConnection* openConnection(bool fresh);
+  bool startAttempt(bool fresh);
+  void endAttempt();
+  void releaseSlots();
+  bool scheduleRetry(uint32_t condition, UpstreamConnection* connect_failed);
+  bool takeRetrySlot();
+  void startRetry();
+  void resendRequest();
   Worker& worker_;
   ClientSocket* socket_ = nullptr;
   uv_timer_t timer_{};  // initialised once, reused by every socket served
@@ -138,7 +151,13 @@ class ClientConnection final : public OutQueue::Owner,
   // Sending: the client took nothing of its queue since send_mark_.
   uint64_t receive_due_ms_ = 0;
   uint64_t send_due_ms_ = 0;
-  uint64_t send_mark_ = 0;  // out_.written() when send_due_ms_ was set
+  uint64_t send_mark_ = 0;     // out_.written() when send_due_ms_ was set
+  uint64_t retry_due_ms_ = 0;  // a retry's backoff ends (ex_.attempt is kBackoff)
+
+  // Retries: the request bytes between two attempts (moved from a
+  // connection that never connected, or the head again), and the jitter.
+  std::string retry_bytes_;
+  uint64_t random_state_ = 0;
 
   // Flow control: each is the reason one side is not being read.
   bool upstream_backpressure_ = false;  // the upstream's queue is full: client not read

@@ -107,22 +107,20 @@ int ClientConnection::startExchange() {
     respondLocally(413, "body_too_large", true);
     return HPE_PAUSED;
   }
-  Generation::ClusterState* cluster = &ex_.generation->clusters[route->cluster];
-  balancers::PickContext pick{.now_ms = ex_.started_ms};
-  if (auto key = hashKeyOf(cluster->cluster->hash_key, request_, client_ip_, request_path_)) {
-    pick.hash = balancers::hashKey(*key);
-    pick.has_hash = true;
+  ex_.cluster = &ex_.generation->clusters[route->cluster];
+  if (auto key = hashKeyOf(ex_.cluster->cluster->hash_key, request_, client_ip_, request_path_)) {
+    ex_.pick_hash = balancers::hashKey(*key);
+    ex_.has_pick_hash = true;
   }
-  const size_t server = cluster->balancer->pick(pick);
-  if (server == balancers::kNoServer) {
-    respondLocally(503, "no_server", false);
+  ex_.server_index = pickServer();
+  if (ex_.server_index == balancers::kNoServer) {
+    respondLocally(503, "no_healthy_server", false);
     return 0;
   }
-  ex_.cluster = cluster;
-  ex_.server_index = server;
-  cluster->cluster->servers[server]->active.fetch_add(1, std::memory_order_relaxed);
-  cluster->balancer->onStart(server, ex_.started_ms);
-  ex_.upstream_clock_ns = uv_hrtime();
+  if (!admitRequest()) {
+    respondLocally(503, "upstream_overflow", false);
+    return 0;
+  }
 
   UpstreamRequest upstream{
       .method = parser_.methodName(),
@@ -137,35 +135,36 @@ int ClientConnection::startExchange() {
       .content_length = parser_.contentLength(),
   };
   writeUpstreamRequestHead(request_, upstream, upstream_head_);
+  if (!startAttempt(false)) {
+    respondLocally(503, "upstream_overflow", false);
+    return 0;
+  }
+  upstream_->send(upstream_head_);
   if (expects_continue && has_body) out_.append(kContinue);
-  connectUpstream(false);
   return 0;
 }
 
-void ClientConnection::connectUpstream(bool fresh) {
-  const Cluster& cluster = *ex_.cluster->cluster;
-  UpstreamPool* pool = ex_.cluster->pools[ex_.server_index];
-  upstream_ = fresh ? nullptr : pool->takeIdle();
-  if (upstream_ == nullptr) upstream_ = pool->connect(cluster.connect_timeout);
-  upstream_->attach(this, cluster.response_timeout);
-  upstream_->send(upstream_head_);
-}
-
 void ClientConnection::forwardBody(const char* data, size_t len) {
-  if (upstream_ == nullptr || ex_.local) return;  // answered already: discard
+  // Answered already: discard. Between two attempts the bytes wait for the
+  // retry (the client is not read then, so that is at most one read).
+  if (ex_.local ||
+      (upstream_ == nullptr && ex_.attempt != ClientExchangeState::Attempt::kBackoff)) {
+    return;
+  }
   if (ex_.request_body == BodyFraming::kChunked) {
     // Re-framed as one chunk per piece received: nothing of the client's
     // chunk syntax (extensions, odd sizes) reaches the upstream.
     char size_line[20];
-    upstream_->write({{size_line, chunkSizeLine(len, size_line)}, {data, len}, "\r\n"});
+    writeUpstream({{size_line, chunkSizeLine(len, size_line)}, {data, len}, "\r\n"});
   } else {
-    upstream_->write({{data, len}});
+    writeUpstream({{data, len}});
   }
   ex_.body_forwarded += len;
   if (ex_.max_body_size != 0 && ex_.body_forwarded > ex_.max_body_size) {
     failRequestBody(413, "body_too_large");  // a chunked body grew past the limit
     return;
   }
+  if (upstream_ == nullptr) return;
   upstream_->requestProgress();
   if (upstream_->out().aboveHigh()) {
     upstream_backpressure_ = true;
@@ -192,6 +191,10 @@ void ClientConnection::failRequestBody(int status, std::string_view reason) {
 void ClientConnection::finishRequestBody() {
   ex_.request = ClientExchangeState::Request::kComplete;
   receive_due_ms_ = 0;
+  if (ex_.attempt == ClientExchangeState::Attempt::kBackoff) {
+    if (ex_.request_body == BodyFraming::kChunked) writeUpstream({kLastChunk});
+    return;  // the retry tells its connection the request is complete
+  }
   if (upstream_ == nullptr) return;
   if (ex_.request_body == BodyFraming::kChunked) upstream_->write({kLastChunk});
   upstream_->requestComplete();
@@ -251,7 +254,7 @@ void ClientConnection::writeAccessLog(uint64_t now_ns) {
       .client_ip = client_ip_,
       .method = ex_.method,
       .target = head_parsed ? request_.target() : std::string_view(),
-      .upstream = ex_.cluster != nullptr
+      .upstream = ex_.cluster != nullptr && ex_.attempts > 0
                       ? std::string_view(ex_.cluster->cluster->servers[ex_.server_index]->address)
                       : std::string_view(),
       .reason = ex_.reason,
@@ -277,16 +280,12 @@ void ClientConnection::finishExchange() {
     upstream_->close();
     upstream_ = nullptr;
   }
-  if (ex_.cluster != nullptr) {
-    ex_.cluster->cluster->servers[ex_.server_index]->active.fetch_sub(1, std::memory_order_relaxed);
-    // The server's part only: a client that left, or read slowly, says
-    // nothing about the server.
-    ex_.cluster->balancer->onEnd(ex_.server_index, {.now_ms = uv_now(worker_.loop()),
-                                                    .latency_us = ex_.upstream_latency_us,
-                                                    .failed = ex_.upstream_failed,
-                                                    .measured = ex_.upstream_measured});
-    ex_.cluster = nullptr;
-  }
+  // An attempt still running ends with what the server did so far: a
+  // client that left, or read slowly, says nothing about the server.
+  endAttempt();
+  releaseSlots();
+  ex_.cluster = nullptr;
+  retry_due_ms_ = 0;
   if (ex_.generation != nullptr) {
     worker_.unpin(ex_.generation);
     ex_.generation = nullptr;

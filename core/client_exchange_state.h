@@ -12,6 +12,7 @@
 #include "core/error_page.h"
 #include "core/http_rewrite.h"
 #include "core/request_id.h"
+#include "core/retry_policy.h"
 #include "core/worker.h"
 
 namespace gourmet::core {
@@ -61,6 +62,24 @@ struct ClientExchangeState {
   Generation* generation = nullptr;  // pinned while the request is served
   Generation::ClusterState* cluster = nullptr;
   size_t server_index = 0;
+
+  // ---- Upstream attempts: retries, circuit breaking, passive health ----
+  // (client_upstream_response.cc). An attempt is one try on one server: it
+  // holds the server's `active` count and the balancer's onStart until it
+  // ends, and its outcome is what outlier detection is told.
+  enum class Attempt : uint8_t {
+    kNone,     // none running (none yet, or the last one ended)
+    kRunning,  // on server_index
+    kBackoff,  // the last one failed; the retry on server_index waits for its time
+  };
+  Attempt attempt = Attempt::kNone;
+  ExchangeOutcome outcome = ExchangeOutcome::kUnmeasured;  // of the running attempt
+  uint8_t attempts = 0;                                    // started, the first included
+  bool holds_request = false;  // counted in counters->requests (max_requests)
+  bool holds_retry = false;    // counted in counters->retries (the budget)
+  bool has_pick_hash = false;  // pick_hash is the request's hash key
+  uint64_t pick_hash = 0;      // kept for the retries' picks
+  TriedServers tried;
 };
 
 }  // namespace gourmet::core

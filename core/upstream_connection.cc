@@ -38,7 +38,9 @@ UpstreamConnection::UpstreamConnection(uv_loop_t* loop, ReadBufferPool& buffers,
   open_handles_ = 2;
 }
 
-void UpstreamConnection::connect(const sockaddr_storage& address, Millis timeout) {
+void UpstreamConnection::connect(const sockaddr_storage& address, Millis timeout,
+                                 std::atomic<uint32_t>* pending) {
+  pending_ = pending;
   uv_tcp_nodelay(&tcp_, 1);
   connect_req_.data = this;
   int rc = uv_tcp_connect(&connect_req_, &tcp_, reinterpret_cast<const sockaddr*>(&address),
@@ -61,6 +63,10 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
     return;
   }
   conn->state_ = State::kActive;
+  if (conn->pending_ != nullptr) {
+    conn->pending_->fetch_sub(1, std::memory_order_relaxed);
+    conn->pending_ = nullptr;
+  }
   conn->armTimer(conn->response_timeout_);
   conn->startReading();
   conn->flush();
@@ -69,7 +75,7 @@ void UpstreamConnection::onConnect(uv_connect_t* req, int status) {
 void UpstreamConnection::attach(Exchange* exchange, Millis response_timeout) {
   exchange_ = exchange;
   response_timeout_ = response_timeout;
-  head_done_ = complete_ = reusable_ = informational_ = request_sent_ = paused_ = false;
+  head_done_ = complete_ = reusable_ = informational_ = request_sent_ = paused_ = discard_ = false;
   response_bytes_ = 0;
   keepalive_hint_.reset();
   parser_.reset();
@@ -154,6 +160,11 @@ void UpstreamConnection::close() {
   state_ = State::kClosing;
   exchange_ = nullptr;
   if (was_idle) pool_.forget(this);
+  if (pending_ != nullptr) {
+    pending_->fetch_sub(1, std::memory_order_relaxed);
+    pending_ = nullptr;
+  }
+  pool_.connectionClosed();
   uv_timer_stop(&timer_);
   timer_.data = this;  // was the Deadline's; onClosed wants the connection
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UpstreamConnection::onClosed);
@@ -227,6 +238,10 @@ void UpstreamConnection::handleData(const char* data, size_t len) {
   response_bytes_ += len;
   if (head_done_ && !paused_) armTimer(response_timeout_);
   llhttp_errno_t err = parser_.execute(data, len);
+  if (discard_) {
+    close();  // the exchange took nothing of this response and is gone
+    return;
+  }
   if (err == HPE_OK) {
     if (exchange_ != nullptr) exchange_->onUpstreamReadEnd();
     return;
@@ -288,7 +303,12 @@ int UpstreamConnection::onHeadersComplete() {
   if (auto keep_alive = parser_.head().find(HeaderName::kKeepAlive)) {
     keepalive_hint_ = parseKeepAliveTimeout(*keep_alive);
   }
-  return exchange_->onUpstreamHead(*this) ? 1 : 0;
+  const bool no_body = exchange_->onUpstreamHead(*this);
+  if (discard_) {
+    exchange_ = nullptr;
+    return -1;  // stop parsing: handleData closes the connection
+  }
+  return no_body ? 1 : 0;
 }
 
 void UpstreamConnection::onBody(std::string_view data) {

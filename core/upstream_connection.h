@@ -9,10 +9,13 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/config.h"
 #include "core/deadline.h"
@@ -48,7 +51,9 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   UpstreamConnection(uv_loop_t* loop, ReadBufferPool& buffers, UpstreamPool& pool);
 
   // Starts a non-blocking connect; queued bytes are sent once it succeeds.
-  void connect(const sockaddr_storage& address, Millis timeout);
+  // `pending` (may be null) is lowered by one once connected or closed.
+  void connect(const sockaddr_storage& address, Millis timeout,
+               std::atomic<uint32_t>* pending = nullptr);
 
   // Binds the connection to an exchange; `response_timeout` bounds the wait
   // for the response head and then each gap between body reads.
@@ -56,6 +61,11 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   void detach();
 
   void send(std::string_view data) { out_.append(data); }
+  // Swaps the bytes queued here with `bytes`: how a retry takes the whole
+  // request so far from a connection that never connected (so none of it
+  // was written) and hands it to the next one, without a copy. Only while
+  // nothing is being written.
+  void swapUnsent(std::string& bytes) { std::swap(out_.buffer(), bytes); }
   // Body bytes: straight to the socket when connected and nothing is queued.
   void write(std::initializer_list<std::string_view> parts);
   OutQueue& out() { return out_; }
@@ -70,6 +80,11 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   // is a slow one. Before, a server that has every byte we have is waiting
   // for the client, whose body timeout bounds that.
   void requestComplete();
+
+  // From inside Exchange::onUpstreamHead: the exchange will not take this
+  // response (a status it retries elsewhere). The connection detaches and
+  // closes itself once the head's callback returns, never reused.
+  void discardResponse() { discard_ = true; }
 
   // Backpressure from the client: while paused, the response timeout does
   // not run (it measures the server's silence, not the client's).
@@ -137,7 +152,8 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   uint64_t response_bytes_ = 0;
   uint32_t requests_served_ = 0;
   int open_handles_ = 0;
-  int connect_error_ = 0;  // a connect that failed before reaching the loop
+  int connect_error_ = 0;                     // a connect that failed before reaching the loop
+  std::atomic<uint32_t>* pending_ = nullptr;  // raised for this connection until connected
   bool reading_ = false;
   bool paused_ = false;
   bool informational_ = false;  // parsing a 1xx response, which is dropped
@@ -145,6 +161,7 @@ class UpstreamConnection final : public OutQueue::Owner, private HttpParser::Eve
   bool request_sent_ = false;  // requestComplete() was called for this exchange
   bool complete_ = false;
   bool reusable_ = false;
+  bool discard_ = false;  // discardResponse(): close after the head's callback
 };
 
 }  // namespace gourmet::core

@@ -12,9 +12,10 @@ UpstreamConnection* UpstreamPool::takeIdle() {
   return conn;
 }
 
-UpstreamConnection* UpstreamPool::connect(Millis timeout) {
+UpstreamConnection* UpstreamPool::connect(Millis timeout, std::atomic<uint32_t>* pending) {
   auto* conn = new UpstreamConnection(loop_, buffers_, *this);
-  conn->connect(server_->sockaddr, timeout);
+  server_->connections.fetch_add(1, std::memory_order_relaxed);
+  conn->connect(server_->sockaddr, timeout, pending);
   return conn;
 }
 

@@ -8,6 +8,7 @@
 // keep reading, so a server's close is noticed at once rather than by the
 // next request that would have used the connection.
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -31,8 +32,11 @@ class UpstreamPool {
   // The most recently idled connection, or nullptr.
   UpstreamConnection* takeIdle();
 
-  // A new connection, connecting now.
-  UpstreamConnection* connect(Millis timeout);
+  // A new connection, connecting now; counted in the server's `connections`
+  // until it closes. `pending` (may be null) is a count of requests waiting
+  // for a connection that the caller has already raised: the connection
+  // lowers it once it is connected or closed.
+  UpstreamConnection* connect(Millis timeout, std::atomic<uint32_t>* pending = nullptr);
 
   // Back from an exchange. Kept idle when `reusable` and there is room,
   // closed otherwise.
@@ -41,6 +45,8 @@ class UpstreamPool {
 
   // An idle connection closed itself (server close, idle timeout).
   void forget(UpstreamConnection* conn);
+  // A connection of this pool closed (whatever its state).
+  void connectionClosed() { server_->connections.fetch_sub(1, std::memory_order_relaxed); }
 
   size_t idleCount() const { return idle_.size(); }
 

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cmath>
+#include <iterator>
 
 namespace gourmet::core {
 
@@ -53,11 +54,19 @@ uint64_t LatencyHistogram::percentile(double fraction) const {
 std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open,
                                 uint64_t busy) {
   const auto ms = [&](double fraction) { return stats.latency.percentile(fraction) / 1000.0; };
-  return fmt::format(
+  std::string line = fmt::format(
       "worker {}: open {}, busy {}, connections {} ({} in, {} out), requests {}, p50 {:.2f} ms, "
       "p99 {:.2f} ms, p99.9 {:.2f} ms",
       index, open, busy, stats.connections.get(), stats.handed_in.get(), stats.handed_out.get(),
       stats.requests.get(), ms(0.5), ms(0.99), ms(0.999));
+  const uint64_t retries = stats.retries.get(), over_budget = stats.retries_budget_exhausted.get();
+  const uint64_t overflow = stats.upstream_overflow.get(), panic = stats.panic_picks.get();
+  if (retries + over_budget + overflow + panic != 0) {
+    fmt::format_to(std::back_inserter(line),
+                   ", retries {} ({} over budget), overflow {}, panic picks {}", retries,
+                   over_budget, overflow, panic);
+  }
+  return line;
 }
 
 }  // namespace gourmet::core

@@ -51,11 +51,18 @@ struct WorkerStats {
   StatCounter handed_out;    // accepted here, sent to another worker
   StatCounter requests;      // exchanges finished
   LatencyHistogram latency;  // request head to the response's end
+  // Failure handling (README, When servers fail).
+  StatCounter retries;                   // retries started on another server
+  StatCounter retries_budget_exhausted;  // retries refused by the retry budget
+  StatCounter upstream_overflow;         // 503 upstream_overflow (circuit breaking)
+  StatCounter panic_picks;               // picks made in panic mode
 };
 
 // "worker 0: open 12, busy 3, connections 340 (5 in, 7 out), requests 9120,
 // p50 0.42 ms, p99 2.10 ms, p99.9 5.01 ms" for logs and the bench; `busy`
-// counts connections with a request in flight.
+// counts connections with a request in flight. The failure counters follow
+// when any is non-zero: ", retries 12 (3 over budget), overflow 4, panic
+// picks 7".
 std::string describeWorkerStats(uint32_t index, const WorkerStats& stats, uint64_t open,
                                 uint64_t busy);
 

@@ -99,12 +99,12 @@ TEST_F(BalancingTest, ZeroWeightServerGetsNothing) {
   expectShares(counts, {100, 0, 200});
 }
 
-TEST_F(BalancingTest, AllWeightsZeroGives503NoServer) {
+TEST_F(BalancingTest, AllWeightsZeroGives503NoHealthyServer) {
   ASSERT_NO_FATAL_FAILURE(startWeighted({0, 0}));
   const auto r = send(buildRequest("GET", "/", {{"Host", "a"}, {"Accept", "application/json"}}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
-  EXPECT_NE(r->text().find("\"no_server\""), std::string::npos) << r->text();
+  EXPECT_NE(r->text().find("\"no_healthy_server\""), std::string::npos) << r->text();
   for (const auto& o : origins_) EXPECT_EQ(o->connectionsAccepted(), 0u);
 }
 

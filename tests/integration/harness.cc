@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -386,6 +387,11 @@ std::string ConfigSpec::yaml() const {
     }
     out += fmt::format("    connect_timeout: {}\n    response_timeout: {}\n", u.connect_timeout,
                        u.response_timeout);
+    for (size_t at = 0; at < u.extra.size();) {
+      const size_t end = std::min(u.extra.find('\n', at), u.extra.size());
+      out += fmt::format("    {}\n", std::string_view(u.extra).substr(at, end - at));
+      at = end + 1;
+    }
   }
   return out;
 }

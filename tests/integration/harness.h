@@ -140,6 +140,9 @@ struct UpstreamSpec {
   std::vector<ServerSpec> servers;
   std::string connect_timeout = "500ms";
   std::string response_timeout = "1s";
+  // More of the upstream's YAML, as written at its keys' level ("retries:\n
+  // attempts: 0\n"); each line is indented under the upstream.
+  std::string extra = "";
 };
 struct LocationSpec {
   std::string path = "^/";

@@ -30,7 +30,6 @@ constexpr ErrorPages::Known kKnown[] = {
     {502, "upstream_reset"},
     {502, "upstream_invalid_response"},
     {502, "upstream_error"},
-    {503, "no_server"},
     {503, "no_healthy_server"},
     {503, "upstream_overflow"},
     {504, "upstream_connect_timeout"},

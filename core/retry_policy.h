@@ -114,21 +114,20 @@ class TriedServers {
 
 // The server for a retry, given the balancer's `picked` one (kNoServer =
 // none eligible) among `count`: `picked` when untried, else the next
-// eligible untried index after it (round the set), else `picked` again only
-// when it is the one eligible server, else `none`.
+// eligible untried index after it (round the set), else `none`: a retry
+// goes to another server (as nginx's next upstream), so an upstream of one
+// server is not retried, and its connect timeout is never waited out twice
+// (a stale pooled connection is still replayed, see mayReplay).
 template <class Eligible>
 size_t retryServer(size_t picked, size_t count, const TriedServers& tried, Eligible&& eligible,
                    size_t none) {
   if (picked >= count) return none;
   if (!tried.contains(picked)) return picked;
-  size_t eligible_count = 1;  // `picked` itself
   for (size_t n = 1; n < count; ++n) {
     const size_t i = picked + n < count ? picked + n : picked + n - count;
-    if (!eligible(i)) continue;
-    if (!tried.contains(i)) return i;
-    ++eligible_count;
+    if (eligible(i) && !tried.contains(i)) return i;
   }
-  return eligible_count == 1 ? picked : none;
+  return none;
 }
 
 // Envoy's retry budget: retries in flight may be budget_percent of the

@@ -33,7 +33,9 @@ TEST_F(LoggingTest, ARefusingUpstreamGivesAFewCountedLinesNotOnePerRequest) {
   constexpr int kRequests = 2000;
   RefusingPort refusing;
   ConfigSpec spec;
-  spec.upstreams = {UpstreamSpec{.servers = {{refusing.address(), 1}}}};
+  // Every request must reach the refusing port: no ejection.
+  spec.upstreams = {UpstreamSpec{.servers = {{refusing.address(), 1}},
+                                 .extra = "outlier_detection: {consecutive_failures: 0}\n"}};
   ASSERT_NO_FATAL_FAILURE(startGourmet(spec.yaml()));
 
   auto client = std::make_unique<RawClient>(port());

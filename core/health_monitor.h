@@ -3,9 +3,9 @@
 // The main thread's health decisions for every server of the process:
 // passive ejections (OutlierEjections), woken by workers through one
 // uv_async when an observation crossed a threshold, the timer that lets
-// ejected servers back in, and the active checks (ActiveHealthChecks). The Reloader hands it every snapshot it
-// publishes; its wakeup handle goes to the workers in SnapshotServices.
-// Main thread only, except wakeup() which workers signal.
+// ejected servers back in, and the active checks (ActiveHealthChecks). The Reloader hands it every
+// snapshot it publishes; its wakeup handle goes to the workers in SnapshotServices. Main thread
+// only, except wakeup() which workers signal.
 
 #include <uv.h>
 

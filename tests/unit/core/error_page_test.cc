@@ -266,8 +266,10 @@ TEST(ErrorPage, RequestIdInHeaderAndBodyOfBothFormats) {
 TEST(ErrorPage, PreparedPagesCarryEachRequestsOwnId) {
   const ErrorPages& pages = *ErrorPages::standard();
   std::string first, second;
-  pages.append({.status = 503, .reason = "no_healthy_server", .request_id = "0000000000000001"}, first);
-  pages.append({.status = 503, .reason = "no_healthy_server", .request_id = "00000000000000ff"}, second);
+  pages.append({.status = 503, .reason = "no_healthy_server", .request_id = "0000000000000001"},
+               first);
+  pages.append({.status = 503, .reason = "no_healthy_server", .request_id = "00000000000000ff"},
+               second);
   EXPECT_NE(first.find("0000000000000001"), std::string::npos);
   EXPECT_EQ(first.find("00000000000000ff"), std::string::npos) << "no id left from another page";
   EXPECT_EQ(occurrences(second, "00000000000000ff"), 2u) << second;  // header and body

@@ -155,6 +155,7 @@ void ActiveHealthChecks::onProbeDone(uint32_t id, const ProbeResult& result) {
       check.server->health.setFlag(kHealthFailingChecks, false);
       log(LogLevel::kInfo, "health: {} up: {} {} passed", check.name, check.passes,
           checks(check.passes));
+      if (on_up_) on_up_(*check.server);
     }
   } else {
     check.passes = 0;

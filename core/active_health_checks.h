@@ -50,6 +50,12 @@ class ActiveHealthChecks {
   // adopt() does nothing after this.
   void stop(std::function<void()> done);
 
+  // Main thread: called when a server's checks bring it back up (after
+  // `healthy` passes that follow a down), so that an outlier ejection of
+  // the same failure ends with it (Envoy's
+  // successful_active_health_check_uneject_host).
+  void onServerUp(std::function<void(UpstreamServer&)> up) { on_up_ = std::move(up); }
+
   // Servers being checked (for tests).
   size_t checking() const { return checks_.size(); }
 
@@ -73,6 +79,7 @@ class ActiveHealthChecks {
   bool stopping_ = false;
   int closing_ = 0;  // cancelled probes and the timer, until libuv is done with them
   std::function<void()> stopped_;
+  std::function<void(UpstreamServer&)> on_up_;
   std::minstd_rand random_;
 };
 

@@ -7,6 +7,8 @@ HealthMonitor::HealthMonitor(uv_loop_t* loop) : loop_(loop), checks_(loop) {
   wakeup_.data = this;
   uv_timer_init(loop, &timer_);
   timer_.data = this;
+  checks_.onServerUp(
+      [this](UpstreamServer& server) { schedule(ejections_.uneject(server, uv_now(loop_))); });
   // Neither keeps the loop alive: the proxy runs until its workers end.
   uv_unref(reinterpret_cast<uv_handle_t*>(&wakeup_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));

@@ -103,6 +103,20 @@ uint64_t OutlierEjections::expire(uint64_t now_ms) {
   return nextDue();
 }
 
+uint64_t OutlierEjections::uneject(const UpstreamServer& server, uint64_t now_ms) {
+  auto found = records_.find(server.id);
+  if (found != records_.end() && found->second.until_ms != 0) {
+    Record& record = found->second;
+    record.until_ms = 0;
+    record.back_ms = now_ms;
+    record.server->health.resetCounts();
+    record.server->health.setFlag(kHealthEjected, false);
+    log(LogLevel::kInfo, "health: {}/{} back in: its health checks pass", record.upstream,
+        record.server->address);
+  }
+  return nextDue();
+}
+
 void OutlierEjections::adopt(const Snapshot& snapshot) {
   std::unordered_map<uint32_t, bool> kept;
   for (const Cluster& cluster : snapshot.clusters) {

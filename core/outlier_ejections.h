@@ -34,6 +34,9 @@ class OutlierEjections {
   // Lets back in every server whose ejection ended by `now_ms`; returns the
   // next time due (0: none).
   uint64_t expire(uint64_t now_ms);
+  // Ends the ejection of `server` now, if it is ejected (its active checks
+  // say it is back); returns the next time due (0: none).
+  uint64_t uneject(const UpstreamServer& server, uint64_t now_ms);
   // After a reload: forgets servers no longer in any cluster (their ejection
   // ends with their identity; a server kept keeps its state).
   void adopt(const Snapshot& snapshot);

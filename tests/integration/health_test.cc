@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -27,21 +28,43 @@ class SwitchableOrigin {
   void start(uint16_t port) {
     origin_ = std::make_unique<TestOrigin>(
         [this](const Request&) {
+          if (dead_.load()) {
+            Reply reply;
+            reply.close_without_response = true;  // a reset, to checks and traffic alike
+            return reply;
+          }
           return sick_.load() ? Reply::text(503, "Service Unavailable", "sick")
                               : Reply::text(200, "OK", name_);
         },
         port);
   }
   void kill() { origin_->stop(); }
-  void restart() { start(port_ = origin_->port()); }
+  // On the same port. The port may serve for a moment as the source port of
+  // an outgoing connection (the kernel takes ephemeral ports from the range
+  // port 0 gave it): try again until it is free, within a deadline.
+  void restart() {
+    port_ = origin_->port();
+    origin_.reset();
+    ASSERT_TRUE(eventually([&] {
+      try {
+        start(port_);
+        return true;
+      } catch (const std::runtime_error&) {
+        return false;
+      }
+    })) << "port "
+        << port_ << " stayed taken";
+  }
   void setSick(bool sick) { sick_ = sick; }
+  void setDead(bool dead) { dead_ = dead; }
   std::string address() const { return origin_->address(); }
-  size_t requests() const { return origin_->requestCount(); }
+  size_t requests() const { return origin_ ? origin_->requestCount() : 0; }
 
  private:
   std::string name_;
   uint16_t port_ = 0;
   std::atomic<bool> sick_{false};
+  std::atomic<bool> dead_{false};
   std::unique_ptr<TestOrigin> origin_;
 };
 
@@ -153,6 +176,26 @@ TEST_F(HealthTest, AKilledAndRestartedServerGetsTrafficAgain) {
   EXPECT_TRUE(eventually([&] {
     EXPECT_EQ(sendMany(gourmet_->port(), 3).ok, 3);
     return origins_[1]->requests() > seen;
+  })) << gourmet_->stderrText();
+}
+
+TEST_F(HealthTest, PassingHealthChecksEndAnEjectionOfARecoveredServer) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("    health_check: {interval: 100ms, timeout: 100ms, healthy: 2, unhealthy: 5}\n"));
+  origins_[1]->setDead(true);
+  ASSERT_TRUE(eventually([&] {
+    sendMany(gourmet_->port(), 3);
+    return gourmet_->stderrText().find("ejected for 30s") != std::string::npos;
+  })) << gourmet_->stderrText();
+  ASSERT_TRUE(gourmet_->waitForStderr("down: 5 checks failed", 5s)) << gourmet_->stderrText();
+  const size_t seen = origins_[1]->requests();
+  origins_[1]->setDead(false);
+  // Long before the 30 s ejection ends: the checks' "up" ends it.
+  ASSERT_TRUE(gourmet_->waitForStderr("back in: its health checks pass", 5s))
+      << gourmet_->stderrText();
+  EXPECT_TRUE(eventually([&] {
+    EXPECT_EQ(sendMany(gourmet_->port(), 3).ok, 3);
+    return origins_[1]->requests() > seen + 3;  // more than the checks alone
   })) << gourmet_->stderrText();
 }
 

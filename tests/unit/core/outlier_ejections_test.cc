@@ -176,5 +176,17 @@ TEST(OutlierEjections, AReloadKeepsTheEjectionOfAServerItKeeps) {
   EXPECT_FALSE(f.ejected(0));
 }
 
+TEST(OutlierEjections, PassingActiveChecksEndAnEjectionEarly) {
+  Fixture f(2);
+  f.observe(0, ExchangeOutcome::kTransportFailure, 5);
+  ASSERT_EQ(f.ejections.take(f.snapshot, 0), 30'000u);
+  EXPECT_EQ(f.ejections.uneject(*f.snapshot.clusters[0].servers[1], 100), 30'000u)
+      << "not ejected: nothing changes";
+  EXPECT_TRUE(f.ejected(0));
+  EXPECT_EQ(f.ejections.uneject(*f.snapshot.clusters[0].servers[0], 5'000), 0u);
+  EXPECT_FALSE(f.ejected(0));
+  EXPECT_EQ(f.ejections.ejectedCount(), 0u);
+}
+
 }  // namespace
 }  // namespace gourmet::core

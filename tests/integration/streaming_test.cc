@@ -10,7 +10,15 @@ namespace gourmet::testing {
 namespace {
 
 constexpr uint64_t kHuge = 100ull << 20;  // 100 MiB
+// The bound holds in the plain build (build-test). Under AddressSanitizer
+// (build-asan) an idle proxy already has about 70 MiB resident (shadow
+// memory, allocator quarantine), so there the test only catches a body
+// being buffered (100 MiB would pass any bound below it).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssLimitKib = 96 * 1024;
+#else
 constexpr long kRssLimitKib = 64 * 1024;  // 64 MiB
+#endif
 
 class StreamingTest : public ProxyTest {
  protected:

@@ -90,15 +90,19 @@ void OutlierEjections::consider(const Cluster& cluster, size_t index, uint32_t r
       record.in_a_row > 1 ? fmt::format(" (ejection {} in a row)", record.in_a_row) : "");
 }
 
+void OutlierEjections::letBackIn(Record& record, uint64_t now_ms, std::string_view why) {
+  record.until_ms = 0;
+  record.back_ms = now_ms;
+  record.server->health.resetCounts();
+  record.server->health.setFlag(kHealthEjected, false);
+  log(LogLevel::kInfo, "health: {}/{} back in {}", record.upstream, record.server->address, why);
+}
+
 uint64_t OutlierEjections::expire(uint64_t now_ms) {
   for (auto& [id, record] : records_) {
-    if (record.until_ms == 0 || record.until_ms > now_ms) continue;
-    record.until_ms = 0;
-    record.back_ms = now_ms;
-    record.server->health.resetCounts();
-    record.server->health.setFlag(kHealthEjected, false);
-    log(LogLevel::kInfo, "health: {}/{} back in after its ejection", record.upstream,
-        record.server->address);
+    if (record.until_ms != 0 && record.until_ms <= now_ms) {
+      letBackIn(record, now_ms, "after its ejection");
+    }
   }
   return nextDue();
 }
@@ -106,13 +110,7 @@ uint64_t OutlierEjections::expire(uint64_t now_ms) {
 uint64_t OutlierEjections::uneject(const UpstreamServer& server, uint64_t now_ms) {
   auto found = records_.find(server.id);
   if (found != records_.end() && found->second.until_ms != 0) {
-    Record& record = found->second;
-    record.until_ms = 0;
-    record.back_ms = now_ms;
-    record.server->health.resetCounts();
-    record.server->health.setFlag(kHealthEjected, false);
-    log(LogLevel::kInfo, "health: {}/{} back in: its health checks pass", record.upstream,
-        record.server->address);
+    letBackIn(found->second, now_ms, "once its health checks pass");
   }
   return nextDue();
 }

@@ -55,6 +55,7 @@ class OutlierEjections {
   };
 
   void consider(const Cluster& cluster, size_t index, uint32_t reasons, uint64_t now_ms);
+  void letBackIn(Record& record, uint64_t now_ms, std::string_view why);
   uint64_t nextDue() const;
 
   std::unordered_map<uint32_t, Record> records_;  // by server identity id

@@ -191,7 +191,7 @@ TEST_F(HealthTest, PassingHealthChecksEndAnEjectionOfARecoveredServer) {
   const size_t seen = origins_[1]->requests();
   origins_[1]->setDead(false);
   // Long before the 30 s ejection ends: the checks' "up" ends it.
-  ASSERT_TRUE(gourmet_->waitForStderr("back in: its health checks pass", 5s))
+  ASSERT_TRUE(gourmet_->waitForStderr("back in once its health checks pass", 5s))
       << gourmet_->stderrText();
   EXPECT_TRUE(eventually([&] {
     EXPECT_EQ(sendMany(gourmet_->port(), 3).ok, 3);
